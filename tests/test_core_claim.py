@@ -7,7 +7,7 @@ import pytest
 
 from theorycheck.errors import InputError
 from theorycheck.verify.claim import CheckResult, Params, Verdict, decide
-from theorycheck.verify.stats import interval_decision, median_interval, seed_check
+from theorycheck.verify.stats import interval_decision, seed_check
 
 
 @dataclass(frozen=True)
@@ -50,21 +50,19 @@ def test_interval_rule():
     assert interval_decision(0.4, 0.5, 0.3, "<=") is False
     assert interval_decision(0.2, 0.4, 0.3, "<=") is None
     assert interval_decision(0.4, 0.5, 0.3, ">=") is True
-    med, lo, hi = median_interval([1.0, 2.0, 3.0, 4.0, 5.0])
-    assert med == 3.0 and lo <= med <= hi
 
 
 def test_seed_check_uses_the_interval_not_the_point():
-    straddling = seed_check("gap", [0.01, 0.02, 0.5, 0.6, 0.03], 0.1)
+    straddling = seed_check("gap", [0.01, 0.02, 0.5, 0.6, 0.03, 0.04], 0.1, quantifier="typical")
     assert straddling.passed is None and "straddles" in straddling.reason
-    assert seed_check("gap", [0.01, 0.02, 0.03], 0.1).passed is True
-    assert seed_check("gap", [0.5, 0.6, 0.7], 0.1).passed is False
-    nan = seed_check("gap", [0.01, np.nan], 0.1)
+    assert seed_check("gap", [0.01, 0.02, 0.03] * 2, 0.1, quantifier="typical").passed is True
+    assert seed_check("gap", [0.5, 0.6, 0.7] * 2, 0.1, quantifier="typical").passed is False
+    nan = seed_check("gap", [0.01, np.nan], 0.1, quantifier="every")
     assert nan.passed is None and "non-finite" in nan.reason
 
 
-def _c(name, passed):
-    return CheckResult(name, 0.0, 1.0, "<=", passed)
+def _c(name, passed, role="check"):
+    return CheckResult(name, 0.0, 1.0, "<=", passed, role=role)
 
 
 def test_decide():
@@ -75,6 +73,20 @@ def test_decide():
     assert verdict is Verdict.INCONCLUSIVE and "control x not rejected" in why
     verdict, why = decide([_c("a", True)], [])
     assert verdict is Verdict.INCONCLUSIVE and "no control" in why
+
+
+def test_no_counted_check_is_an_error_not_an_agreement():
+    verdict, why = decide([], [_c("x", False)], "mine.empty")
+    assert verdict is Verdict.ERROR and "mine.empty" in why and "no counted check" in why
+    verdict, why = decide([_c("cvxpy = closed form", True, "certificate")], [_c("x", False)], "mine.cert")
+    assert verdict is Verdict.ERROR and "no counted check" in why
+
+
+def test_a_failed_certificate_is_an_error_and_a_passed_one_does_not_count():
+    verdict, why = decide([_c("a", True), _c("KKT residual", False, "certificate")], [_c("x", False)])
+    assert verdict is Verdict.ERROR and "certificate" in why and "KKT residual" in why
+    verdict, why = decide([_c("a", True), _c("KKT residual", True, "certificate")], [_c("x", False)])
+    assert verdict is Verdict.AGREES and "1 checks passed" in why and "1 certificates held" in why
 
 
 def test_public_api_runs_a_claim(toy_claims):

@@ -113,8 +113,6 @@ def test_new_scaffold_runs_and_agrees(cli, tmp_path):
     assert code == 0 and json.loads(out)["results"][0]["verdict"] == "agrees"
     code, _, err = cli("new", "mine.gd-ls", "--out", str(path))
     assert code == 2 and "exists already" in err
-    code, _, err = cli("run", "--claims", str(path), "mine.gd-ls", "--set", "predicted_rate=__import__('os')")
-    assert code == 2 and "'__import__' is not allowed" in err
 
 
 def test_report_figure_export(cli, toy_claims, tmp_path, store):
@@ -137,12 +135,26 @@ def test_report_figure_export(cli, toy_claims, tmp_path, store):
     assert set(rows[0]["checks"]) == {"scaled error"} and rows[0]["provenance"]["seeds"] == [0, 1, 2]
 
 
-def test_predict_rate_option(cli, tmp_path):
-    path = tmp_path / "mine.py"
-    assert cli("new", "mine.rate", "--out", str(path))[0] == 0
-    code, out, _ = cli("run", "--claims", str(path), "mine.rate", "--quick", "--no-store", "--format", "json",
-                       "--predict-rate", "1/t")
-    # a 1/t law for a linearly converging error: the predicted law must not fit best
-    assert code == 1 and json.loads(out)["results"][0]["verdict"] == "disagrees"
-    code, _, err = cli("run", "--claims", str(path), "mine.rate", "--predict-rate", "t.__class__")
+def test_predict_rate_option(cli, toy_claims):
+    def verdict(*args):
+        code, out, err = cli("run", "--claims", toy_claims, "toy.decay", "--quick", "--no-store", "--format", "json",
+                             *args)
+        return code, (json.loads(out)["results"][0]["verdict"] if out else err)
+
+    assert verdict() == (0, "agrees")
+    assert verdict("--predict-rate", "1/sqrt(t)") == (0, "agrees")
+    # a wrong law leaves a trend in value/law: it must come back disagrees, not agrees
+    assert verdict("--predict-rate", "1/t") == (1, "disagrees")
+    assert verdict("--predict-rate", "1/log(t)") == (1, "disagrees")
+    code, err = verdict("--predict-rate", "t.__class__")
     assert code == 2 and "'t.__class__' is not allowed" in err
+    code, err = verdict("--set", "predicted_rate=__import__('os')")
+    assert code == 2 and "'__import__' is not allowed" in err
+    code, err = verdict("--predict-rate", "t**(-p)")
+    assert code == 2 and "free parameter" in err
+
+
+def test_a_claim_with_no_counted_check_is_an_error(cli, toy_claims):
+    code, out, _ = cli("run", "--claims", toy_claims, "toy.empty", "--quick", "--no-store", "--format", "json")
+    res = json.loads(out)["results"][0]
+    assert code == 2 and res["verdict"] == "error" and "toy.empty" in res["message"]

@@ -24,6 +24,8 @@ err_console = Console(stderr=True)
 STATE = {"debug": False}
 
 PRESET_HELP = "parameter preset: --quick (seconds), --full (paper scale); default otherwise"
+SEEDS_HELP = "seeds: a count 8 (0..7), a range 100:108, or a list 3,17,42 (default: the claim's count)"
+LEVEL_HELP = "confidence level the checks are decided at"
 
 
 @app.callback()
@@ -69,9 +71,26 @@ def preset_name(quick: bool, full: bool) -> str:
 
 
 def open_store(path: Optional[Path], use: bool = True):
+    """The results store, validated before anything trains (None with --no-store)."""
     from theorycheck.verify.store import Store
 
-    return Store(path) if use else None
+    return Store(path).validate() if use else None
+
+
+def prepare_out(out: Optional[Path]) -> None:
+    """Create ``--out`` and make sure it is a writable directory, before any training."""
+    if out is None:
+        return
+    import os
+
+    if out.exists() and not out.is_dir():
+        raise InputError(f"--out {str(out)!r} is a file, not a directory")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise InputError(f"--out {str(out)!r} cannot be created: {err.strerror or err}") from None
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise InputError(f"--out {str(out)!r} is not writable")
 
 
 def exit_code(results: Sequence) -> int:
@@ -129,8 +148,10 @@ def list_claims(claims: list[Path] = typer.Option([], "--claims", help="also loa
 
 
 @app.command()
-def show(claim: str, claims: list[Path] = typer.Option([], "--claims", help="also load claims from this Python file")) -> None:
-    """A claim's statement (LaTeX and plain), parameters with defaults and presets, and source."""
+def show(claim: str, claims: list[Path] = typer.Option([], "--claims", help="also load claims from this Python file"),
+         store_path: Optional[Path] = typer.Option(None, "--store", help="results store (default ./.theorycheck)")) -> None:
+    """A claim's statement, parameters and presets, source, and its checks (with quantifiers) and controls
+    (with margins) from the last stored run."""
     import dataclasses
 
     from rich.table import Table
@@ -153,7 +174,40 @@ def show(claim: str, claims: list[Path] = typer.Option([], "--claims", help="als
         typename = f.type if isinstance(f.type, str) else getattr(f.type, "__name__", str(f.type))
         table.add_row(f.name, str(typename), *(repr(getattr(p, f.name)) for p in (default, quick, full)))
     out_console.print(table)
-    out_console.print(f"default seeds: {cls.default_seeds}")
+    out_console.print(f"default seeds: {cls.default_seeds}"
+                      + "".join(f"; {k}: {v}" for k, v in sorted(cls.preset_seeds.items())))
+    show_last_run(cls, open_store(store_path))
+
+
+def show_last_run(cls, store) -> None:
+    """The checks (role, quantifier) and controls (margin) of the claim's most recent stored run."""
+    from rich.table import Table
+
+    from theorycheck.report.terminal import format_value
+
+    last = None
+    for result in store.results(cls.id):
+        last = result
+    if last is None:
+        out_console.print(f"\nchecks: no stored run yet; `theorycheck run {cls.id} --quick` lists them with their "
+                          "quantifiers and the controls' margins")
+        return
+    seeds = last.seeds
+    span = f"{seeds[0]}..{seeds[-1]}" if seeds == list(range(seeds[0], seeds[0] + len(seeds))) else ",".join(map(str, seeds))
+    out_console.print(f"\nlast run: {last.preset} preset, seeds {span}, level {last.level:.0%}: "
+                      f"{last.verdict.value} ({last.message})", markup=False)
+    table = Table(title="checks", header_style="bold")
+    for col in ("check", "role", "quantifier", "value vs tolerance", "passed"):
+        table.add_column(col)
+    for c in last.checks:
+        table.add_row(c.name, c.role, c.quantifier, format_value(c), str(c.passed))
+    out_console.print(table)
+    table = Table(title="controls (margin: past the tolerance; near miss <= 3)", header_style="bold")
+    for col in ("control", "quantifier", "value vs tolerance", "margin", "rejected"):
+        table.add_column(col)
+    for c in last.controls:
+        table.add_row(c.name, c.quantifier, format_value(c), f"{c.margin:.3g}", str(c.passed is False))
+    out_console.print(table)
 
 
 @app.command()
@@ -162,7 +216,8 @@ def run(
     all_: bool = typer.Option(False, "--all", help="run the whole catalog"),
     quick: bool = typer.Option(False, "--quick", help=PRESET_HELP),
     full: bool = typer.Option(False, "--full", help=PRESET_HELP),
-    seeds: Optional[int] = typer.Option(None, "--seeds", help="number of seeds (0..N-1)"),
+    seeds: Optional[str] = typer.Option(None, "--seeds", help=SEEDS_HELP),
+    level: float = typer.Option(0.95, "--level", help=LEVEL_HELP),
     device: str = typer.Option("auto", "--device", help="auto, cpu, cuda or cuda:N"),
     sets: list[str] = typer.Option([], "--set", help="override a parameter: key=value (repeatable)"),
     params_file: Optional[Path] = typer.Option(None, "--params", help="TOML file of parameter overrides"),
@@ -182,6 +237,7 @@ def run(
     from theorycheck.report.documents import FORMATS
     from theorycheck.verify.registry import load_claims, resolve
     from theorycheck.verify.runner import build_params, check_seeds, run_claim
+    from theorycheck.verify.stats import check_level
     from theorycheck.numerics.device import resolve_device
 
     if fmt not in ("table", *FORMATS):
@@ -201,9 +257,11 @@ def run(
         if lacking:
             raise InputError(f"--predict-rate: claim {lacking[0]} declares no predicted rate law")
     resolve_device(device)
+    level = check_level(level)
     for cls in chosen:  # validate everything before training anything
         build_params(cls, preset, overrides)
         check_seeds(seeds, cls, preset)
+    prepare_out(out)
     store = open_store(store_path, not no_store)
     results = []
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err_console,
@@ -211,7 +269,7 @@ def run(
         task = progress.add_task("starting", total=len(chosen))
         for cls in chosen:
             progress.update(task, description=f"{cls.id} ({preset})")
-            result = run_claim(cls, preset, seeds, overrides, device, store, rerun, STATE["debug"])
+            result = run_claim(cls, preset, seeds, overrides, device, store, rerun, STATE["debug"], level)
             if result.cached:
                 err_console.print(f"{cls.id}: served from the store ({store.root}); --rerun to train again")
             results.append(result)
@@ -226,7 +284,8 @@ def sweep(
     grid: list[str] = typer.Option(..., "--grid", help="name=start:stop:num[:log] or name=v1,v2 (repeat for a product)"),
     quick: bool = typer.Option(False, "--quick", help=PRESET_HELP),
     full: bool = typer.Option(False, "--full", help=PRESET_HELP),
-    seeds: Optional[int] = typer.Option(None, "--seeds", help="number of seeds (0..N-1)"),
+    seeds: Optional[str] = typer.Option(None, "--seeds", help=SEEDS_HELP),
+    level: float = typer.Option(0.95, "--level", help=LEVEL_HELP),
     device: str = typer.Option("auto", "--device"),
     sets: list[str] = typer.Option([], "--set", help="fixed override key=value"),
     params_file: Optional[Path] = typer.Option(None, "--params", help="TOML file of fixed overrides"),
@@ -244,7 +303,10 @@ def sweep(
     """Run a parameter grid, storing each cell as it finishes (an interrupted sweep resumes)."""
     from theorycheck.report.sweeps import phase_diagram
     from theorycheck.verify.registry import load_claims, resolve
-    from theorycheck.verify.sweep import parse_axis, run_sweep
+    from theorycheck.verify.runner import check_seeds
+    from theorycheck.verify.stats import check_level
+    from theorycheck.verify.executors import EXECUTORS
+    from theorycheck.verify.sweep import grid_cells, parse_axis, run_sweep
     from theorycheck.numerics.device import resolve_device
 
     preset = preset_name(quick, full)
@@ -252,6 +314,12 @@ def sweep(
     axes = [parse_axis(g) for g in grid]
     fixed = {**read_params_file(params_file), **parse_sets(sets)}
     resolve_device(device)
+    check_level(level)
+    check_seeds(seeds, cls, preset)
+    grid_cells(cls, axes, preset, fixed)  # every cell's parameters are valid before anything is written
+    if executor not in EXECUTORS:
+        raise InputError(f"unknown executor {executor!r}; choose from {', '.join(EXECUTORS)}")
+    prepare_out(out)
     options: dict[str, Any] = {}
     if executor in ("processes", "dask"):
         options["workers"] = workers
@@ -268,7 +336,7 @@ def sweep(
         err_console.print(f"[{len(done)}] {cell}: {result.verdict.value}")
 
     results = run_sweep(cls, axes, store, preset, seeds, fixed, device, executor, options, rerun,
-                        [str(c) for c in claims], report_cell)
+                        [str(c) for c in claims], report_cell, level)
     err_console.print(f"{len(results)} cells, {len(results) - len(done)} served from the store")
     write_outputs(results, fmt, out)
     if out is not None:

@@ -16,6 +16,8 @@ from typing import Any, Sequence
 from theorycheck.verify.claim import CheckResult
 
 SCHEMA = 1
+#: JSON Schema (draft 2020-12) of the JSON report, shipped in the package
+SCHEMA_FILE = Path(__file__).with_name("schema.json")
 FORMATS = ("json", "md", "html", "latex")
 EXTENSIONS = {"json": "json", "md": "md", "html": "html", "latex": "tex"}
 
@@ -47,7 +49,20 @@ def cell_label(result, names: Sequence[str]) -> str:
 
 
 def _controls(res) -> str:
-    return f"{sum(c.passed is False for c in res.controls)}/{len(res.controls)}"
+    """'3/3, min 1.8x': controls rejected and the smallest margin among the rejected ones."""
+    rejected = [c for c in res.controls if c.passed is False]
+    margins = [c.margin for c in rejected if c.margin == c.margin]
+    return f"{len(rejected)}/{len(res.controls)}" + (f", min {min(margins):.3g}x" if margins else "")
+
+
+def _outcome(check: CheckResult, control: bool) -> str:
+    if control:
+        return "rejected" if check.passed is False else "NOT rejected"
+    return "passed" if check.passed else "failed" if check.passed is False else "undecided"
+
+
+def _kind(check: CheckResult, control: bool) -> str:
+    return "control" if control else check.role
 
 
 def report_markdown(results: Sequence, figures: Sequence[list[Path]] | None = None, base: Path | None = None) -> str:
@@ -60,14 +75,13 @@ def report_markdown(results: Sequence, figures: Sequence[list[Path]] | None = No
                      f"{_value(key)} | {_controls(r)} | {r.seconds:.1f} |")
     for index, r in enumerate(results):
         cell = f" ({cell_label(r, names)})" if names else ""
-        lines += ["", f"## `{r.claim}`{cell} — {r.verdict.value}", "", r.message, "", "| | name | value | tolerance | outcome |",
-                  "|---|---|---|---|---|"]
-        for c in r.checks:
-            lines.append(f"| check | {c.name} | {c.value:.4g} | {c.relation} {c.tolerance:.4g} | "
-                         f"{'passed' if c.passed else 'failed' if c.passed is False else 'undecided'} |")
-        for c in r.controls:
-            lines.append(f"| control | {c.name} | {c.value:.4g} | {c.relation} {c.tolerance:.4g} | "
-                         f"{'rejected' if c.passed is False else 'NOT rejected'} |")
+        lines += ["", f"## `{r.claim}`{cell} — {r.verdict.value}", "", r.message, "",
+                  f"Seeds {', '.join(map(str, r.seeds))}; level {r.level:.0%}.", "",
+                  "| | name | quantifier | value | tolerance | margin | outcome |", "|---|---|---|---|---|---|---|"]
+        for control, items in ((False, r.checks), (True, r.controls)):
+            for c in items:
+                lines.append(f"| {_kind(c, control)} | {c.name} | {c.quantifier} | {c.value:.4g} | "
+                             f"{c.relation} {c.tolerance:.4g} | {c.margin:.3g} | {_outcome(c, control)} |")
         if r.observations:
             lines += ["", "Observed (reported, not checked): " + "; ".join(
                 f"{k} = {v:.4g}" for k, v in r.observations.items())]
@@ -97,14 +111,14 @@ def report_html(results: Sequence, figures: Sequence[list[Path]] | None = None) 
     for index, r in enumerate(results):
         cell = f" ({esc(cell_label(r, names))})" if names else ""
         parts.append(f"<h2><code>{esc(r.claim)}</code>{cell} — <span class='{r.verdict.value}'>"
-                     f"{r.verdict.value}</span></h2><p>{esc(r.message)}</p><table><tr><th></th><th>name</th>"
-                     "<th>value</th><th>tolerance</th><th>outcome</th></tr>")
-        for kind, checks in (("check", r.checks), ("control", r.controls)):
+                     f"{r.verdict.value}</span></h2><p>{esc(r.message)}</p>"
+                     f"<p>Seeds {esc(', '.join(map(str, r.seeds)))}; level {r.level:.0%}.</p><table><tr><th></th>"
+                     "<th>name</th><th>quantifier</th><th>value</th><th>tolerance</th><th>margin</th><th>outcome</th></tr>")
+        for control, checks in ((False, r.checks), (True, r.controls)):
             for c in checks:
-                outcome = ("rejected" if c.passed is False else "NOT rejected") if kind == "control" else (
-                    "passed" if c.passed else "failed" if c.passed is False else "undecided")
-                parts.append(f"<tr><td>{kind}</td><td>{esc(c.name)}</td><td>{c.value:.4g}</td>"
-                             f"<td>{esc(c.relation)} {c.tolerance:.4g}</td><td>{outcome}</td></tr>")
+                parts.append(f"<tr><td>{_kind(c, control)}</td><td>{esc(c.name)}</td><td>{c.quantifier}</td>"
+                             f"<td>{c.value:.4g}</td><td>{esc(c.relation)} {c.tolerance:.4g}</td>"
+                             f"<td>{c.margin:.3g}</td><td>{_outcome(c, control)}</td></tr>")
         parts.append("</table>")
         if r.observations:
             parts.append("<p>Observed (reported, not checked): " + "; ".join(

@@ -14,15 +14,19 @@ VERDICT_STYLE = {"agrees": "green", "disagrees": "red", "inconclusive": "yellow"
 
 
 def format_value(check: CheckResult | None) -> str:
-    """'0.031 <= 0.05' style text for a check."""
+    """'0.031 <= 0.05' style text for a check; the deciding seed for ``every`` checks."""
     if check is None:
         return "—"
-    return f"{check.value:.3g} {check.relation} {check.tolerance:.3g}"
+    where = f" ({check.worst_item})" if check.quantifier == "every" and check.worst_item else ""
+    return f"{check.value:.3g} {check.relation} {check.tolerance:.3g}{where}"
 
 
 def controls_text(controls: Sequence[CheckResult]) -> str:
-    rejected = sum(1 for c in controls if c.passed is False)
-    return f"{rejected}/{len(controls)}"
+    """'3/3, min 1.8x': controls rejected and the smallest margin among the rejected ones."""
+    rejected = [c for c in controls if c.passed is False]
+    margins = [c.margin for c in rejected if c.margin == c.margin]
+    closest = f", min {min(margins):.3g}x" if margins else ""
+    return f"{len(rejected)}/{len(controls)}{closest}"
 
 
 def results_table(results: Sequence) -> Table:
@@ -55,8 +59,10 @@ def print_results(results: Sequence, console: Console, detail: bool = False) -> 
             console.print(f"[bold]{res.claim}[/]: {res.message}")
         if detail:
             for c in res.checks:
-                console.print(f"  check   {c.name}: {format_value(c)}  passed={c.passed} {c.reason}")
+                console.print(f"  {c.role:<11} ({c.quantifier}) {c.name}: {format_value(c)}  passed={c.passed} {c.reason}",
+                              markup=False)
             for c in res.controls:
-                console.print(f"  control {c.name}: {format_value(c)}  rejected={c.passed is False} {c.reason}")
+                console.print(f"  control     ({c.quantifier}) {c.name}: {format_value(c)}  margin={c.margin:.3g} "
+                              f"rejected={c.passed is False} {c.reason}", markup=False)
             for name, value in res.observations.items():
                 console.print(f"  observed {name}: {value:.4g}")

@@ -73,11 +73,19 @@ class Curve:
 
 @dataclass
 class CheckResult:
-    """One comparison of measurement against prediction.
+    r"""One comparison of measurement against prediction.
 
     ``passed`` is ``True``/``False``, or ``None`` when the data cannot decide (then ``reason``
-    says why). ``value`` is the key measured value (median over seeds), compared against
-    ``tolerance`` by ``relation`` ("<=", ">=", "in").
+    says why). ``value`` is the statistic the ``quantifier`` prescribes (the worst seed for
+    ``every``, the median for ``typical``, the mean for ``mean``, the success fraction for
+    ``probability``), compared against ``tolerance`` by ``relation`` (``"<="`` or ``">="``) through
+    ``interval`` at confidence ``level`` (see :mod:`theorycheck.verify.stats`).
+
+    ``role`` is ``"check"`` (counted: training against theory) or ``"certificate"`` (theory against
+    theory: reported, never counted). ``margin`` is the statistic over the tolerance, above 1 on the
+    violating side; ``worst_index`` the item that decides (the runner fills in ``worst_item``, its
+    label such as ``"seed 3"`` or ``"n=100"``, and ``worst_seed`` when the items are the run's seeds). For a ``probability`` check, ``threshold`` and ``threshold_relation`` hold the
+    per-draw condition and ``tolerance`` is $1-\delta$.
     """
 
     name: str
@@ -88,7 +96,34 @@ class CheckResult:
     per_seed: list[float] = field(default_factory=list)
     interval: tuple[float, float] | None = None
     reason: str = ""
-    curve: Curve | None = None
+    curve: Curve | None = field(default=None, repr=False)
+    quantifier: str = "typical"
+    level: float = 0.95
+    role: str = "check"
+    margin: float = float("nan")
+    worst_index: int | None = None
+    worst_item: str | None = None
+    worst_seed: int | None = None
+    labels: list[str] | None = None
+    threshold: float | None = None
+    threshold_relation: str | None = None
+
+    @property
+    def counted(self) -> bool:
+        """Whether this result counts as a check of the theorem (certificates do not)."""
+        return self.role == "check"
+
+    def name_item(self, seeds: Sequence[int]) -> None:
+        """Fill ``worst_item`` from ``labels`` or, when there is one value per seed, ``worst_seed`` too."""
+        if self.worst_index is None:
+            return
+        if self.labels is not None and 0 <= self.worst_index < len(self.labels):
+            self.worst_item = str(self.labels[self.worst_index])
+        elif self.labels is None and len(self.per_seed) == len(seeds) and 0 <= self.worst_index < len(seeds):
+            self.worst_seed = int(seeds[self.worst_index])
+            self.worst_item = f"seed {self.worst_seed}"
+        else:
+            self.worst_item = f"item {self.worst_index}"
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -100,6 +135,15 @@ class CheckResult:
             "per_seed": [_finite_or_none(v) for v in self.per_seed],
             "interval": None if self.interval is None else [_finite_or_none(v) for v in self.interval],
             "reason": self.reason,
+            "quantifier": self.quantifier,
+            "level": self.level,
+            "role": self.role,
+            "margin": _finite_or_none(self.margin),
+            "worst_seed": self.worst_seed,
+            "worst_item": self.worst_item,
+            "labels": self.labels,
+            "threshold": None if self.threshold is None else _finite_or_none(self.threshold),
+            "threshold_relation": self.threshold_relation,
         }
 
 
@@ -248,25 +292,46 @@ class Claim(ABC):
         """The same checks against deliberately wrong predictions; each must come out ``passed=False``."""
 
 
-def decide(checks: Sequence[CheckResult], controls: Sequence[CheckResult]) -> tuple[Verdict, str]:
+def decide(checks: Sequence[CheckResult], controls: Sequence[CheckResult], claim: str = "") -> tuple[Verdict, str]:
     """Combine check and control outcomes into a verdict with a one-line reason.
 
-    agrees — every check passed and every control was rejected;
-    disagrees — some check failed decisively;
-    inconclusive — otherwise (a check undecided, or a control not rejected: the check then
-    cannot tell right from wrong on this data).
+    error — no counted check (a claim that checks nothing confirms nothing), or a certificate
+    (theory against theory) failed: the prediction itself is broken;
+    disagrees — some counted check failed decisively (the worst seed is named);
+    inconclusive — otherwise, when a counted check is undecided or a control was not rejected (the
+    check then cannot tell right from wrong on this data), or the claim declares no control;
+    agrees — every counted check passed and every control was rejected.
     """
-    failed = [c.name for c in checks if c.passed is False]
+    counted = [c for c in checks if c.counted]
+    if not counted:
+        who = f"claim {claim}" if claim else "the claim"
+        return Verdict.ERROR, f"{who} returned no counted check (certificates and observations do not count)"
+    broken = [c for c in checks if not c.counted and c.passed is False]
+    if broken:
+        return Verdict.ERROR, "certificate failed (the theory disagrees with itself): " + ", ".join(
+            _failure(c) for c in broken)
+    failed = [c for c in counted if c.passed is False]
     if failed:
-        return Verdict.DISAGREES, "failed: " + ", ".join(failed)
-    undecided = [c for c in checks if c.passed is None]
+        return Verdict.DISAGREES, "failed: " + "; ".join(_failure(c) for c in failed)
+    undecided = [c for c in counted if c.passed is None]
     accepted = [c for c in controls if c.passed is True]
     unsure = [c for c in controls if c.passed is None]
     reasons = [f"{c.name} undecided ({c.reason})" if c.reason else f"{c.name} undecided" for c in undecided]
     reasons += [f"control {c.name} not rejected" for c in accepted]
-    reasons += [f"control {c.name} undecided" for c in unsure]
+    reasons += [f"control {c.name} undecided" + (f" ({c.reason})" if c.reason else "") for c in unsure]
     if not controls:
         reasons.append("claim declares no control")
     if reasons:
         return Verdict.INCONCLUSIVE, "; ".join(reasons)
-    return Verdict.AGREES, f"{len(checks)} checks passed, {len(controls)} controls rejected"
+    certificates = len(checks) - len(counted)
+    extra = f", {certificates} certificates held" if certificates else ""
+    return Verdict.AGREES, f"{len(counted)} checks passed, {len(controls)} controls rejected{extra}"
+
+
+def _failure(check: CheckResult) -> str:
+    """'name (seed 3: 0.09 > 0.05)': the failing check with its deciding item."""
+    if check.value is None or not np.isfinite(check.value):
+        return check.name
+    opposite = {"<=": ">", ">=": "<"}[check.relation]
+    where = f"{check.worst_item}: " if check.quantifier == "every" and check.worst_item else ""
+    return f"{check.name} ({where}{check.value:.3g} {opposite} {check.tolerance:.3g})"

@@ -27,6 +27,7 @@ class WorkUnit:
     preset: str
     device: str
     claim_files: tuple[str, ...] = ()
+    level: float = 0.95
 
 
 def compute(unit: WorkUnit) -> tuple[int, Any]:
@@ -37,7 +38,7 @@ def compute(unit: WorkUnit) -> tuple[int, Any]:
     catalog = load_claims(unit.claim_files)
     claim = catalog[unit.claim]
     params = build_params(claim, unit.preset, unit.params)
-    return unit.index, execute(claim, params, list(unit.seeds), unit.device, preset=unit.preset)
+    return unit.index, execute(claim, params, list(unit.seeds), unit.device, preset=unit.preset, level=unit.level)
 
 
 class Executor:

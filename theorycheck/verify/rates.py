@@ -18,7 +18,10 @@ import numpy as np
 import sympy as sp
 from scipy.optimize import minimize_scalar
 
-from theorycheck.theory.rates import LAWS, RateLaw, t as t_symbol
+from theorycheck.errors import InputError
+from theorycheck.theory.rates import LAWS, RateLaw, law_from_formula, t as t_symbol
+from theorycheck.verify.claim import CheckResult, Curve
+from theorycheck.verify.stats import seed_check
 
 
 @dataclass
@@ -116,3 +119,66 @@ def log_slope(x: np.ndarray, y: np.ndarray) -> float:
     lx, ly = np.log(np.asarray(x, float)), np.log(np.asarray(y, float))
     lx = lx - lx.mean()
     return float(np.sum(lx * (ly - ly.mean())) / np.sum(lx**2))
+
+
+def law_values(law: RateLaw, t: np.ndarray) -> np.ndarray:
+    """The shape of a fully specified law (no free parameter) evaluated at ``t``."""
+    if law.param is not None:
+        raise InputError(f"predicted rate {law.name!r} has a free parameter {law.param}: a prediction must fix it "
+                         "(a fitted exponent cannot be wrong)")
+    return _shape_values(law, np.asarray(t, float), None)
+
+
+def law_check(name: str, steps: np.ndarray, values: np.ndarray, law: RateLaw | str, *, quantifier: str,
+              tolerance: float = 0.1, decades: float = 2.0, clock: np.ndarray | None = None,
+              two_sided: bool = True, ylabel: str = "") -> CheckResult:
+    r"""Is ``values`` (seeds, T) $\Theta(f)$ (``two_sided``) or $O(f)$ for the law $f$?
+
+    Per seed, the log-slope of $g(t)/f(\tau(t))$ against $\log t$ over the last ``decades`` decades is
+    compared with ``tolerance``: $|s| \le$ tol for $\Theta(f)$, $s \le$ tol for $O(f)$. ``clock``
+    (seeds, T) is the time the law is evaluated at, $\tau(t)$, where the claim measures one (default: the
+    step $t$); e.g. $e^{\|w(t)\|/\|\hat w\|}$ removes the $O(1)$ shift of $\log t$ in the separable claims.
+    A wrong law leaves a trend in the ratio: a slope of about $q - p$ for $t^{-p}$ data and a $t^{-q}$ law.
+    """
+    law = LAWS[law] if isinstance(law, str) else law
+    steps = np.asarray(steps, float)
+    values = np.asarray(values, float)
+    t_eff = np.broadcast_to(steps, values.shape) if clock is None else np.asarray(clock, float)
+    with np.errstate(all="ignore"):
+        ratio = values / law_values(law, t_eff)
+    mask = steps >= steps[-1] / 10**decades
+    slopes = np.array([log_slope(steps[mask], r[mask]) if np.all(np.isfinite(r[mask]) & (r[mask] > 0)) else np.nan
+                       for r in ratio])
+    curve = Curve(steps, ratio, ylabel=ylabel or f"measured / ({law.name})", label="measured / law")
+    if two_sided:
+        return seed_check(f"{name}: |log-slope of value/({law.name})|", np.abs(slopes), tolerance, "<=",
+                          quantifier=quantifier, curve=curve)
+    return seed_check(f"{name}: log-slope of value/({law.name})", slopes, tolerance, "<=",
+                      quantifier=quantifier, curve=curve)
+
+
+def exponent_check(name: str, x: np.ndarray, y: np.ndarray, predicted: float, tolerance: float, *,
+                   quantifier: str, labels: list[str] | None = None, xlabel: str = "", ylabel: str = "") -> CheckResult:
+    r"""Per row of ``y`` (seeds, len(x)), the least-squares log-log slope against ``x`` minus ``predicted``:
+    $|s - s_{\mathrm{pred}}| \le$ ``tolerance``. ``x`` must span at least a decade."""
+    x = np.asarray(x, float)
+    if x.max() / x.min() < 10 - 1e-9:
+        raise InputError(f"{name}: an exponent is fitted over at least a decade, got x in [{x.min():g}, {x.max():g}]")
+    y = np.atleast_2d(np.asarray(y, float))
+    slopes = np.array([log_slope(x, row) if np.all(row > 0) else np.nan for row in y])
+    curve = Curve(x, y, xlabel=xlabel, ylabel=ylabel, logx=True, logy=True,
+                  predicted=np.median(y[:, 0]) * (x / x[0]) ** predicted, predicted_label=f"slope {predicted:g}")
+    return seed_check(f"{name}: |slope - ({predicted:.3g})|", np.abs(slopes - predicted), tolerance, "<=",
+                      quantifier=quantifier, curve=curve, labels=labels)
+
+
+def predicted_law(text: str) -> RateLaw:
+    """A claim's ``predicted_rate`` parameter as a fully specified law (safe parsing; no free parameter).
+
+    Call it in ``Params.validate`` so that ``--predict-rate`` / ``--set predicted_rate=...`` is refused
+    before any training when the formula is malformed or leaves a shape parameter free.
+    """
+    law = law_from_formula(text)
+    if law.param is not None:
+        raise InputError(f"predicted rate {text!r} has a free parameter {law.param}: a prediction must fix it")
+    return law

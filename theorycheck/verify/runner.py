@@ -14,6 +14,7 @@ from theorycheck.numerics.device import resolve_device
 from theorycheck.numerics.trajectory import Trajectory
 from theorycheck.verify.claim import CheckResult, Claim, Params, Verdict, decide
 from theorycheck.verify.provenance import provenance
+from theorycheck.verify.stats import DEFAULT_LEVEL, check_level, confidence_level
 
 
 @dataclass
@@ -34,9 +35,27 @@ class Result:
     trajectory: Trajectory | None = None
     observations: dict[str, float] = field(default_factory=dict)
 
+    level: float = 0.95
+
     @property
     def key_check(self) -> CheckResult | None:
-        return self.checks[0] if self.checks else None
+        """The first counted check (the claim's key check)."""
+        return next((c for c in self.checks if c.counted), None)
+
+    @property
+    def closest_control(self) -> CheckResult | None:
+        """The rejected control with the smallest margin (the nearest miss), else the first control."""
+        rejected = [c for c in self.controls if c.passed is False and np.isfinite(c.margin)]
+        if rejected:
+            return min(rejected, key=lambda c: c.margin)
+        return self.controls[0] if self.controls else None
+
+    @property
+    def near_misses(self) -> list[CheckResult]:
+        """Rejected controls within NEAR_MISS of their tolerance: mistakes the check only just catches."""
+        from theorycheck.verify.stats import NEAR_MISS
+
+        return [c for c in self.controls if c.passed is False and np.isfinite(c.margin) and c.margin <= NEAR_MISS]
 
     def to_json(self) -> dict[str, Any]:
         """The schema-1 result record (DESIGN.md); later fields extend it, never break it."""
@@ -53,6 +72,8 @@ class Result:
             "cached": self.cached,
             "provenance": self.provenance,
             "observations": {k: _json_number(v) for k, v in self.observations.items()},
+            "level": self.level,
+            "near_misses": [c.name for c in self.near_misses],
         }
 
 
@@ -68,18 +89,42 @@ def build_params(claim: type[Claim], preset: str = "default", overrides: dict[st
     return params
 
 
-def check_seeds(seeds: Sequence[int] | int | None, claim: type[Claim], preset: str = "default") -> list[int]:
-    """Normalize ``--seeds``: a count N means seeds 0..N-1; None means the claim's count for the preset."""
-    if seeds is None:
-        seeds = claim.preset_seeds.get(preset, claim.default_seeds)
-    if isinstance(seeds, int):
-        if seeds < 1:
-            raise InputError(f"--seeds must be at least 1, got {seeds}")
-        return list(range(seeds))
-    seeds = [int(s) for s in seeds]
+def parse_seeds(spec: Sequence[int] | int | str) -> list[int]:
+    """Seeds from a count ``8`` (0..7), a range ``"100:108"`` (100..107), a list ``"3,17,42"`` or a sequence."""
+    if isinstance(spec, bool):
+        raise InputError(f"--seeds must be a count, a range a:b or a list a,b,c; got {spec!r}")
+    if isinstance(spec, int):
+        if spec < 1:
+            raise InputError(f"--seeds must be at least 1, got {spec}")
+        return list(range(spec))
+    if isinstance(spec, str):
+        text = spec.strip()
+        parts = text.split(":") if ":" in text else text.split(",")
+        try:
+            numbers = [int(part) for part in parts if part.strip()]
+        except ValueError:
+            raise InputError(f"--seeds must be a count (8), a range (100:108) or a list (3,17,42); got {spec!r}") \
+                from None
+        if ":" in text:
+            if len(numbers) != 2 or not 0 <= numbers[0] < numbers[1]:
+                raise InputError(f"--seeds {spec!r}: a range a:b needs 0 <= a < b")
+            return list(range(numbers[0], numbers[1]))
+        return parse_seeds(numbers if "," in text else (numbers[0] if numbers else []))
+    seeds = [int(s) for s in spec]
     if not seeds:
         raise InputError("--seeds must name at least one seed")
+    if any(s < 0 for s in seeds):
+        raise InputError(f"--seeds must be non-negative, got {min(seeds)}")
+    if len(set(seeds)) != len(seeds):
+        raise InputError(f"--seeds names a seed twice: {seeds}")
     return seeds
+
+
+def check_seeds(seeds: Sequence[int] | int | str | None, claim: type[Claim], preset: str = "default") -> list[int]:
+    """Normalize ``--seeds`` (see :func:`parse_seeds`); None means the claim's count for the preset."""
+    if seeds is None:
+        seeds = claim.preset_seeds.get(preset, claim.default_seeds)
+    return parse_seeds(seeds)
 
 
 def assert_finite(trajectory: Trajectory) -> None:
@@ -100,22 +145,24 @@ def assert_finite(trajectory: Trajectory) -> None:
 
 
 def execute(claim_cls: type[Claim], params: Params, seeds: list[int], device: str = "auto",
-            debug: bool = False, preset: str = "default") -> Result:
-    """Run one claim once (no store). Failures inside become a Result with verdict ``error``."""
+            debug: bool = False, preset: str = "default", level: float = DEFAULT_LEVEL) -> Result:
+    """Run one claim once (no store) with its checks decided at ``level``. Failures inside become a
+    Result with verdict ``error``."""
     claim = claim_cls()
     torch_device = resolve_device(device)
     start = time.perf_counter()
-    base = dict(claim=claim.id, params=params.as_dict(), seeds=seeds, preset=preset,
-                provenance=provenance(torch_device, seeds))
+    base = dict(claim=claim.id, params=params.as_dict(), seeds=seeds, preset=preset, level=level,
+                provenance=provenance(torch_device, seeds, claim_cls))
     try:
-        data = claim.make_data(params, seeds)
-        prediction = claim.predict(params, data)
-        trajectory = claim.simulate(params, data, torch_device, seeds)
-        if isinstance(trajectory, Trajectory):
-            assert_finite(trajectory)
-        checks = claim.checks(params, data, prediction, trajectory)
-        controls = claim.controls(params, data, prediction, trajectory)
-        observations = {k: float(v) for k, v in claim.observations(params, data, prediction, trajectory).items()}
+        with confidence_level(level):
+            data = claim.make_data(params, seeds)
+            prediction = claim.predict(params, data)
+            trajectory = claim.simulate(params, data, torch_device, seeds)
+            if isinstance(trajectory, Trajectory):
+                assert_finite(trajectory)
+            checks = claim.checks(params, data, prediction, trajectory)
+            controls = claim.controls(params, data, prediction, trajectory)
+            observations = {k: float(v) for k, v in claim.observations(params, data, prediction, trajectory).items()}
     except TheorycheckError as err:
         if debug:
             traceback.print_exc()
@@ -125,34 +172,43 @@ def execute(claim_cls: type[Claim], params: Params, seeds: list[int], device: st
             traceback.print_exc()
         return Result(verdict=Verdict.ERROR, seconds=time.perf_counter() - start,
                       message=f"{type(err).__name__}: {err}".splitlines()[0], **base)
-    verdict, message = decide(checks, controls)
+    for item in (*checks, *controls):
+        item.name_item(seeds)
+    verdict, message = decide(checks, controls, claim.id)
     seconds = time.perf_counter() - start
     base["provenance"]["wall_seconds"] = round(seconds, 4)
     return Result(verdict=verdict, seconds=seconds, checks=checks, controls=controls, message=message,
                   observations=observations, trajectory=trajectory if isinstance(trajectory, Trajectory) else None, **base)
 
 
-def run_claim(claim_cls: type[Claim], preset: str = "default", seeds: Sequence[int] | int | None = None,
+def run_claim(claim_cls: type[Claim], preset: str = "default", seeds: Sequence[int] | int | str | None = None,
               overrides: dict[str, Any] | None = None, device: str = "auto", store: Any = None,
-              rerun: bool = False, debug: bool = False) -> Result:
-    """Run a claim, served from ``store`` when the same run is stored (unless ``rerun``)."""
+              rerun: bool = False, debug: bool = False, level: float = DEFAULT_LEVEL) -> Result:
+    """Run a claim, served from ``store`` when the same run (claim code, parameters, seeds, level) is stored
+    (unless ``rerun``)."""
     params = build_params(claim_cls, preset, overrides)
     seed_list = check_seeds(seeds, claim_cls, preset)
+    level = check_level(level)
     resolve_device(device)
     if store is not None and not rerun:
-        cached = store.get(claim_cls.id, params.as_dict(), seed_list)
+        cached = store.get(claim_cls, params.as_dict(), seed_list, level)
         if cached is not None:
             return cached
-    result = execute(claim_cls, params, seed_list, device, debug, preset)
+    result = execute(claim_cls, params, seed_list, device, debug, preset, level)
     if store is not None and result.verdict is not Verdict.ERROR:
-        store.put(result)
+        store.put(result, claim_cls)
     return result
 
 
-def run(selectors: Sequence[str], preset: str = "default", seeds: Sequence[int] | int | None = None,
+def run(selectors: Sequence[str], preset: str = "default", seeds: Sequence[int] | int | str | None = None,
         overrides: dict[str, Any] | None = None, device: str = "auto", store: Any = None, rerun: bool = False,
-        claim_files: Sequence[str] = (), on_start: Callable[[str], None] | None = None) -> list[Result]:
-    """Public API: run the claims named by ids or families (``["all"]`` for the catalog)."""
+        claim_files: Sequence[str] = (), on_start: Callable[[str], None] | None = None,
+        level: float = DEFAULT_LEVEL) -> list[Result]:
+    """Public API: run the claims named by ids or families (``["all"]`` for the catalog).
+
+    ``seeds``: a count (0..N-1), a range string ``"100:108"``, a list string ``"3,17,42"`` or a list of
+    ints; ``level``: the confidence level checks are decided at.
+    """
     from theorycheck.verify.registry import load_claims, resolve
 
     catalog = load_claims(claim_files)
@@ -161,5 +217,5 @@ def run(selectors: Sequence[str], preset: str = "default", seeds: Sequence[int] 
     for cls in chosen:
         if on_start:
             on_start(cls.id)
-        results.append(run_claim(cls, preset, seeds, overrides, device, store, rerun))
+        results.append(run_claim(cls, preset, seeds, overrides, device, store, rerun, level=level))
     return results

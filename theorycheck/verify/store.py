@@ -5,14 +5,16 @@ Layout under the store root (``./.theorycheck`` by default, ``--store`` or ``THE
     index.sqlite            one row per run: key, claim, params, seeds, verdict, result JSON
     artifacts/<key>.npz     the trajectory and the curves the figures need
 
-The key hashes the claim id, its parameters, the seeds and the package version, so a repeated
-run is served from the store. Writes are atomic: the artifact goes to a temporary file that is
+The key hashes the claim id, its parameters, the seeds, the confidence level, the package version
+and the source of the code (the package and the claim's module or ``--claims`` file), so a repeated
+run is served from the store and an edited claim is computed again. Writes are atomic: the artifact goes to a temporary file that is
 renamed into place, and the index row is written in one transaction after it; a run interrupted
 at any point leaves either no row or a complete one.
 """
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -24,19 +26,26 @@ from typing import Any, Iterator, Sequence
 
 import numpy as np
 
-from theorycheck.verify.claim import CheckResult, Curve, Verdict
+from theorycheck.errors import InputError
+from theorycheck.verify.claim import CheckResult, Claim, Curve, Verdict
+from theorycheck.verify.provenance import code_hash
 
 DEFAULT_ROOT = ".theorycheck"
 _CURVE_FIELDS = ("x", "y", "predicted")
 
 
-def run_key(claim: str, params: dict[str, Any], seeds: Sequence[int]) -> str:
-    """Content hash of a run: claim id, parameters, seeds and package version."""
+def run_key(claim: str, params: dict[str, Any], seeds: Sequence[int], level: float = 0.95, code: str = "") -> str:
+    """Content hash of a run: claim id, parameters, seeds, level, package version and code hash."""
     import theorycheck
 
-    payload = json.dumps({"claim": claim, "params": params, "seeds": list(seeds), "version": theorycheck.__version__},
-                         sort_keys=True, default=str)
+    payload = json.dumps({"claim": claim, "params": params, "seeds": list(seeds), "level": level,
+                          "version": theorycheck.__version__, "code": code}, sort_keys=True, default=str)
     return hashlib.sha256(payload.encode()).hexdigest()[:32]
+
+
+def claim_key(claim: type[Claim], params: dict[str, Any], seeds: Sequence[int], level: float) -> str:
+    """The store key of a run of ``claim`` (its code hash included)."""
+    return run_key(claim.id, params, seeds, level, code_hash(claim))
 
 
 def default_root() -> Path:
@@ -50,6 +59,28 @@ class Store:
         self.root = Path(root) if root is not None else default_root()
         self.artifacts = self.root / "artifacts"
 
+    def validate(self) -> "Store":
+        """Raise InputError (one line, in words) when the store cannot be used: its path is a file, it
+        cannot be created or written, or its index is not a SQLite database. Called before any training."""
+        where = str(self.root)
+        if self.root.exists() and not self.root.is_dir():
+            raise InputError(f"store {where!r} is a file, not a directory; give --store a directory")
+        try:
+            self.root.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise InputError(f"store {where!r} cannot be created: {err.strerror or err}") from None
+        if not os.access(self.root, os.W_OK):
+            raise InputError(f"store {where!r} is not writable")
+        index = self.root / "index.sqlite"
+        if index.exists():
+            try:
+                with contextlib.closing(sqlite3.connect(index, timeout=30)) as con:
+                    con.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+            except sqlite3.DatabaseError as err:
+                raise InputError(f"store index {str(index)!r} is not a readable SQLite database ({err}); "
+                                 "move it away or give another --store") from None
+        return self
+
     def _connect(self) -> sqlite3.Connection:
         self.root.mkdir(parents=True, exist_ok=True)
         con = sqlite3.connect(self.root / "index.sqlite", timeout=30)
@@ -59,9 +90,9 @@ class Store:
         )
         return con
 
-    def get(self, claim: str, params: dict[str, Any], seeds: Sequence[int]) -> Any:
-        """The stored :class:`Result` of this exact run, or None."""
-        key = run_key(claim, params, seeds)
+    def get(self, claim: type[Claim], params: dict[str, Any], seeds: Sequence[int], level: float = 0.95) -> Any:
+        """The stored :class:`Result` of this exact run (same code, parameters, seeds and level), or None."""
+        key = claim_key(claim, params, seeds, level)
         if not (self.root / "index.sqlite").exists():
             return None
         with self._connect() as con:
@@ -72,9 +103,9 @@ class Store:
         result.cached = True
         return result
 
-    def put(self, result: Any) -> str:
-        """Store a result atomically; return its key."""
-        key = run_key(result.claim, result.params, result.seeds)
+    def put(self, result: Any, claim: type[Claim]) -> str:
+        """Store a result of ``claim`` atomically; return its key."""
+        key = claim_key(claim, result.params, result.seeds, result.level)
         self.artifacts.mkdir(parents=True, exist_ok=True)
         arrays = _result_arrays(result)
         fd, tmp = tempfile.mkstemp(dir=self.artifacts, suffix=".npz.tmp")
@@ -153,7 +184,11 @@ def _result_arrays(result: Any) -> dict[str, np.ndarray]:
 def check_from_json(record: dict[str, Any], curve: Curve | None = None) -> CheckResult:
     nan = float("nan")
     interval = record.get("interval")
+    optional = {k: record[k] for k in ("quantifier", "level", "role", "worst_seed", "worst_item", "labels", "threshold",
+                                       "threshold_relation") if record.get(k) is not None}
     return CheckResult(
+        **optional,
+        margin=nan if record.get("margin") is None else record["margin"],
         name=record["name"],
         value=nan if record.get("value") is None else record["value"],
         tolerance=nan if record.get("tolerance") is None else record["tolerance"],
@@ -183,4 +218,5 @@ def result_from_json(record: dict[str, Any], curves: dict[str, Curve] | None = N
         preset=record.get("preset", "default"),
         provenance=record.get("provenance", {}),
         observations={k: float("nan") if v is None else v for k, v in record.get("observations", {}).items()},
+        level=record.get("level", 0.95),
     )

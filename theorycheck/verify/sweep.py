@@ -18,6 +18,7 @@ from theorycheck.errors import InputError
 from theorycheck.verify.claim import Claim
 from theorycheck.verify.executors import WorkUnit, make_executor
 from theorycheck.verify.runner import Result, build_params, check_seeds
+from theorycheck.verify.stats import DEFAULT_LEVEL, check_level
 
 
 @dataclass(frozen=True)
@@ -77,25 +78,27 @@ def grid_cells(claim: type[Claim], axes: Sequence[Axis], preset: str = "default"
 
 
 def run_sweep(claim: type[Claim], axes: Sequence[Axis], store, preset: str = "default",
-              seeds: Sequence[int] | int | None = None, fixed: dict[str, Any] | None = None, device: str = "auto",
+              seeds: Sequence[int] | int | str | None = None, fixed: dict[str, Any] | None = None, device: str = "auto",
               executor: str = "local", executor_options: dict[str, Any] | None = None, rerun: bool = False,
-              claim_files: Iterable[str] = (), on_result: Callable[[Result], None] | None = None) -> list[Result]:
+              claim_files: Iterable[str] = (), on_result: Callable[[Result], None] | None = None,
+              level: float = DEFAULT_LEVEL) -> list[Result]:
     """Run every cell of the grid not already stored; store each as it finishes; return all, in grid order."""
     seed_list = check_seeds(seeds, claim, preset)
+    level = check_level(level)
     cells = grid_cells(claim, axes, preset, fixed)
     params_list = [build_params(claim, preset, {**(fixed or {}), **cell}) for cell in cells]
     results: dict[int, Result] = {}
     todo: list[WorkUnit] = []
     for index, params in enumerate(params_list):
-        cached = None if rerun else store.get(claim.id, params.as_dict(), seed_list)
+        cached = None if rerun else store.get(claim, params.as_dict(), seed_list, level)
         if cached is not None:
             results[index] = cached
         else:
             todo.append(WorkUnit(index, claim.id, params.as_dict(), tuple(seed_list), preset, device,
-                                 tuple(str(p) for p in claim_files)))
+                                 tuple(str(p) for p in claim_files), level))
     with make_executor(executor, **(executor_options or {})) as pool:
         for index, result in pool.run(todo):
-            store.put(result)
+            store.put(result, claim)
             results[index] = result
             if on_result:
                 on_result(result)

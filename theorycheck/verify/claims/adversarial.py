@@ -95,7 +95,7 @@ def _gap_series(W: np.ndarray, ref: np.ndarray) -> np.ndarray:
 
 def _separation_check(name: str, D: np.ndarray, minimum: float) -> CheckResult:
     """D >= minimum; a violation makes the claim inconclusive (the control could not fail), not false."""
-    res = seed_check(name, D, minimum, ">=")
+    res = seed_check(name, D, minimum, ">=", quantifier="every")
     if res.passed is False:
         res.passed = None
         res.reason = (f"the predicted and the control directions are only {np.median(D):.3g} apart "
@@ -242,17 +242,17 @@ class AdversarialL2(Claim):
                            predicted=np.median(K[:, None] / norms, axis=0), predicted_label="$K/\\|w(t)\\|$")
         curve.extra["plain GD"] = plain
         return [
-            seed_check("gap to l2 max-margin / separation", gaps[:, -1] / D, SEPARATION_FRACTION, "<=", curve=curve),
+            seed_check("gap to l2 max-margin / separation", gaps[:, -1] / D, SEPARATION_FRACTION, "<=", curve=curve, quantifier="every"),
             _separation_check("separation of l2 and l_inf max-margin directions", D, params.min_separation),
             seed_check("|gap*||w|| / K - 1| (first-order constant)", np.abs(gaps[:, -1] * norms[:, -1] / K - 1.0),
                        params.gap_tol, "<=",
                        curve=Curve(x=steps.astype(float), y=gaps * norms / K[:, None], ylabel="gap$\\cdot\\|w\\|/K$",
-                                   logy=False, predicted=np.ones(len(steps)), predicted_label="1")),
+                                   logy=False, predicted=np.ones(len(steps)), predicted_label="1"), quantifier="every"),
             seed_check("gap_adv / gap_plain at T (speed-up)", gaps[:, -1] / plain[:, -1], params.speedup_tol, "<=",
                        curve=Curve(x=steps.astype(float), y=gaps / plain, ylabel="gap$_{adv}$/gap$_{GD}$",
                                    predicted=np.full(len(steps), float(np.median(1 - params.eps_fraction))),
-                                   predicted_label="$(\\gamma-\\varepsilon)/\\gamma$")),
-            seed_check("gap(T) / gap(T/10)", gaps[:, -1] / gaps[:, k0], 0.9, "<="),
+                                   predicted_label="$(\\gamma-\\varepsilon)/\\gamma$"), quantifier="every"),
+            seed_check("gap(T) / gap(T/10)", gaps[:, -1] / gaps[:, k0], 0.9, "<=", quantifier="every"),
         ]
 
     def controls(self, params, data, prediction, trajectory):
@@ -261,8 +261,8 @@ class AdversarialL2(Claim):
         return [
             seed_check("limit = l_inf max-margin direction: gap / separation", wrong[:, -1] / D,
                        SEPARATION_FRACTION, "<=",
-                       curve=_gap_curve(steps, wrong, "gap to the $\\ell_\\infty$ direction")),
-            seed_check("no speed-up: |gap_adv / gap_plain - 1|", np.abs(gaps[:, -1] / plain[:, -1] - 1.0), 0.25, "<="),
+                       curve=_gap_curve(steps, wrong, "gap to the $\\ell_\\infty$ direction"), quantifier="every"),
+            seed_check("no speed-up: |gap_adv / gap_plain - 1|", np.abs(gaps[:, -1] / plain[:, -1] - 1.0), 0.25, "<=", quantifier="every"),
         ]
 
 
@@ -373,9 +373,9 @@ class AdversarialLinf(Claim):
         curve.extra["gap to the l2 SVM"] = wrong
         return [
             seed_check("gap to mixed-norm max-margin / separation", gaps[:, -1] / D, SEPARATION_FRACTION, "<=",
-                       curve=curve),
+                       curve=curve, quantifier="every"),
             _separation_check("separation of mixed-norm and l2 directions", D, params.min_separation),
-            seed_check("gap(T) / gap(T/10)", gaps[:, -1] / gaps[:, k0], 0.9, "<="),
+            seed_check("gap(T) / gap(T/10)", gaps[:, -1] / gaps[:, k0], 0.9, "<=", quantifier="every"),
         ]
 
     def controls(self, params, data, prediction, trajectory):
@@ -385,6 +385,6 @@ class AdversarialLinf(Claim):
         sl = np.array([log_slope(steps[k0:], gaps[s, k0:] * steps[k0:]) for s in range(gaps.shape[0])])
         return [
             seed_check("limit = l2 SVM direction: gap / separation", wrong[:, -1] / D, SEPARATION_FRACTION, "<=",
-                       curve=_gap_curve(steps, wrong, "gap to the $\\ell_2$ SVM")),
-            seed_check("1/t law: log-slope of gap*t over the last decade", sl, 0.1, "<="),
+                       curve=_gap_curve(steps, wrong, "gap to the $\\ell_2$ SVM"), quantifier="every"),
+            seed_check("1/t law: log-slope of gap*t over the last decade", sl, 0.1, "<=", quantifier="every"),
         ]

@@ -166,7 +166,7 @@ class _AttentionClaim(Claim):
             corr = corr[seeds_mask]
         curve = Curve(x=trajectory.steps.astype(float), y=corr, ylabel=ylabel, logy=False,
                       predicted=np.ones_like(trajectory.steps, dtype=float), predicted_label="1")
-        return seed_check(name, corr[:, -1], params.tolerance, ">=", curve=curve, reason=reason)
+        return seed_check(name, corr[:, -1], params.tolerance, ">=", curve=curve, reason=reason, quantifier="every")
 
     def observations(self, params, data, prediction, trajectory):
         """Fraction of runs whose selection is not the global optimum, the correlation of the two SVMs (how far apart
@@ -184,7 +184,7 @@ class _AttentionClaim(Claim):
         mass = trajectory.series["mass"]
         curve = Curve(x=trajectory.steps.astype(float), y=1.0 - mass + 1e-300, ylabel=r"$1 - $ softmax mass on selected",
                       predicted=None)
-        return seed_check("softmax mass on selected tokens", mass[:, -1], params.tolerance, ">=", curve=curve)
+        return seed_check("softmax mass on selected tokens", mass[:, -1], params.tolerance, ">=", curve=curve, quantifier="every")
 
     def shrinking_check(self, params, trajectory, W_ref, name) -> CheckResult:
         """The gap $1 - $corr at the last snapshot is at most the gap at half the horizon (the trend, not a rate)."""
@@ -193,7 +193,7 @@ class _AttentionClaim(Claim):
         half = int(np.searchsorted(steps, steps[-1] / 2))
         ratio = [(1 - _corr(Ws[b, -1], W_ref[b])) / max(1 - _corr(Ws[b, half], W_ref[b]), 1e-300)
                  for b in range(Ws.shape[0])]
-        return seed_check(name, ratio, 1.0, "<=")
+        return seed_check(name, ratio, 1.0, "<=", quantifier="every")
 
 
 def _global_note(data, trajectory) -> tuple[np.ndarray, str]:
@@ -414,7 +414,7 @@ class AttentionRegularizationPath(_AttentionClaim):
         corr = np.stack([_corr(Ws[b], W_ref[b]) for b in range(Ws.shape[0])])
         curve = Curve(x=radii, y=corr, xlabel="radius $R$", ylabel=ylabel, logy=False,
                       predicted=np.ones_like(radii), predicted_label="1")
-        return seed_check(name, corr[:, -1], params.tolerance, ">=", curve=curve, reason=reason)
+        return seed_check(name, corr[:, -1], params.tolerance, ">=", curve=curve, reason=reason, quantifier="every")
 
     def checks(self, params, data, prediction, trajectory):
         W_sel = self.selected_svm(params, data, prediction, trajectory, "fro")
@@ -429,11 +429,11 @@ class AttentionRegularizationPath(_AttentionClaim):
             self._path_check("corr(W_R/R, Frobenius SVM)", params, trajectory, W_sel,
                              r"corr$(W_R, W^{\mathrm{mm}}_F)$", reason=note),
             seed_check("constraint active: |W_R|/R", ratio[:, -1], 0.999, ">=",
-                       curve=Curve(x=radii, y=ratio, xlabel="radius $R$", ylabel=r"$\|W_R\|_F/R$", logy=False)),
-            seed_check("gap 1-corr shrinks (ratio R vs R/2)", shrink, 1.0, "<="),
+                       curve=Curve(x=radii, y=ratio, xlabel="radius $R$", ylabel=r"$\|W_R\|_F/R$", logy=False), quantifier="every"),
+            seed_check("gap 1-corr shrinks (ratio R vs R/2)", shrink, 1.0, "<=", quantifier="every"),
             seed_check("W_R stationary: 1 - cos(-grad L, W_R)", trajectory.series["stationarity"][:, -1], 1e-3, "<=",
                        curve=Curve(x=radii, y=np.maximum(trajectory.series["stationarity"], 1e-16),
-                                   xlabel="radius $R$", ylabel=r"$1-\cos(-\nabla L(W_R), W_R)$")),
+                                   xlabel="radius $R$", ylabel=r"$1-\cos(-\nabla L(W_R), W_R)$"), quantifier="every"),
         ]
 
     def observations(self, params, data, prediction, trajectory):
@@ -529,7 +529,7 @@ class AttentionLocalVsGlobal(_AttentionClaim):
             out.append(CheckResult("corr(W(t), SVM of selection), non-global runs", float("nan"),
                                    params.tolerance, ">=", None, reason="no run selected a non-global selection; "
                                    "use more seeds"))
-        out.append(seed_check("selection locally optimal (indicator)", local.astype(float), 1.0, ">=", reason=note))
+        out.append(seed_check("selection locally optimal (indicator)", local.astype(float), 1.0, ">=", reason=note, quantifier="every"))
         return out
 
     def observations(self, params, data, prediction, trajectory):
@@ -735,13 +735,13 @@ class TransformerNormGrowth(Claim):
                            predicted_label=r"$\sqrt{\|\theta_0\|^2 + c\,t}$")
         return [
             seed_check("norm exponent p <= 3/4", p, 0.75, "<=",
-                       curve=norm_curve, reason=note),
-            seed_check("norm exponent p >= 1/4", p, 0.25, ">="),
-            seed_check("sqrt(t) beats linear: BIC(a t + b) - BIC(a sqrt t + b)", dbic, 0.0, ">="),
-            seed_check("norm grows: |theta_T|/|theta_0| - 1", growth, 0.10, ">="),
+                       curve=norm_curve, reason=note, quantifier="every"),
+            seed_check("norm exponent p >= 1/4", p, 0.25, ">=", quantifier="every"),
+            seed_check("sqrt(t) beats linear: BIC(a t + b) - BIC(a sqrt t + b)", dbic, 0.0, ">=", quantifier="every"),
+            seed_check("norm grows: |theta_T|/|theta_0| - 1", growth, 0.10, ">=", quantifier="every"),
             seed_check("saturation rises: sat(T) - sat(0)", rise, 0.10, ">=",
                        curve=Curve(x=t, y=sat, ylabel=r"$\cos(\mathrm{softmax}(s), \mathrm{softmax}(1000 s))$",
-                                   logy=False)),
+                                   logy=False), quantifier="every"),
         ]
 
     def observations(self, params, data, prediction, trajectory):
@@ -761,7 +761,7 @@ class TransformerNormGrowth(Claim):
         norm = trajectory.series["norm"]
         sat = trajectory.series["saturation"]
         return [
-            seed_check("linear law: |p - 1| [<= 1/4]", np.abs(p - 1.0), 0.25, "<="),
-            seed_check("constant norm: |theta_T|/|theta_0| - 1 [<= 0.02]", norm[:, -1] / norm[:, 0] - 1.0, 0.02, "<="),
-            seed_check("constant saturation: sat(T) - sat(0) [<= 0.02]", sat[:, -1] - sat[:, 0], 0.02, "<="),
+            seed_check("linear law: |p - 1| [<= 1/4]", np.abs(p - 1.0), 0.25, "<=", quantifier="every"),
+            seed_check("constant norm: |theta_T|/|theta_0| - 1 [<= 0.02]", norm[:, -1] / norm[:, 0] - 1.0, 0.02, "<=", quantifier="every"),
+            seed_check("constant saturation: sat(T) - sat(0) [<= 0.02]", sat[:, -1] - sat[:, 0], 0.02, "<=", quantifier="every"),
         ]

@@ -328,9 +328,9 @@ class VillaniRegularizedSGD(Claim):
                           extra={r"$\lambda = 0$ (observation)": sp0_t})
             out.append(seed_check(
                 f"SGD from {params.sgd_inits} inits ends at one loss ({loss}, {data[loss]['activation']})",
-                spread, params.spread_tol, "<=", curve=curve))
+                spread, params.spread_tol, "<=", curve=curve, quantifier="every"))
             rel = np.abs(F_end.mean(1) - pr["F_star"]) / pr["F_star"]
-            later.append(seed_check(f"SGD's loss is the certified global minimum F* ({loss})", rel, params.spread_tol, "<="))
+            later.append(seed_check(f"SGD's loss is the certified global minimum F* ({loss})", rel, params.spread_tol, "<=", quantifier="every"))
 
             # (b) SDE
             t, EF, Finf, fits = self._sde_fits(params, pr, fin, loss)
@@ -354,12 +354,12 @@ class VillaniRegularizedSGD(Claim):
                           predicted=amp * np.exp(-fitted * tt[1:end]), predicted_label=r"fitted $a e^{-ct}$")
             later.append(seed_check(
                 f"SDE: exponential law beats polynomial laws by >= {params.bic_margin:g} BIC ({loss})",
-                dbic, params.bic_margin, ">=", curve=curve))
+                dbic, params.bic_margin, ">=", curve=curve, quantifier="every"))
             later.append(seed_check(f"SDE rate c within the curvature window [2(lam-k-), 2(lam+k+)] ({loss})",
-                                    pos, 1.0, "<="))
+                                    pos, 1.0, "<=", quantifier="every"))
             excess = (np.array([f["Finf"] for f in fits]) - pr["F_star"]) / (params.s * params.p * params.d / 4)
             later.append(seed_check(f"SDE limit is the Gibbs measure: |(E_inf F - F*)/(sD/4) - 1| ({loss})",
-                                    np.abs(excess - 1), params.gibbs_tol, "<="))
+                                    np.abs(excess - 1), params.gibbs_tol, "<=", quantifier="every"))
 
             # (c) Villani property along rays
             t_r, Q, lead, norm_dev, slopes, slope_tol, _ = self._ray_stats(params, pr, fin, loss)
@@ -367,9 +367,9 @@ class VillaniRegularizedSGD(Claim):
                           ylabel=r"$\|\nabla F\|^2/s - \Delta F$", predicted=lead,
                           predicted_label=r"$\lambda^2 t^2/s$")
             later.append(seed_check(f"Villani quantity within the proven envelope of lam^2 t^2/s ({loss})",
-                                    norm_dev.max(axis=(1, 2)), 1.0, "<=", curve=curve))
+                                    norm_dev.max(axis=(1, 2)), 1.0, "<=", curve=curve, quantifier="every"))
             later.append(seed_check(f"Villani quantity grows like t^2: |slope - 2| on the last decade ({loss})",
-                                    np.abs(slopes - 2).max(1), slope_tol, "<="))
+                                    np.abs(slopes - 2).max(1), slope_tol, "<=", quantifier="every"))
         return out + later
 
     def controls(self, params: VillaniParams, data, prediction, trajectory) -> list[CheckResult]:
@@ -381,8 +381,8 @@ class VillaniRegularizedSGD(Claim):
             if all(f is not None for f in fits):
                 d1 = np.array([f["sel"].delta_bic("1/t") for f in fits])
                 out.append(seed_check(f"wrong law 1/t for the SDE fits within {params.bic_margin:g} BIC of the best ({loss})",
-                                      d1, params.bic_margin, "<="))
+                                      d1, params.bic_margin, "<=", quantifier="every"))
             _, _, _, _, slopes, slope_tol, _ = self._ray_stats(params, pr, fin, loss)
             out.append(seed_check(f"wrong growth Q ~ t (slope 1) along rays ({loss})", np.abs(slopes - 1).max(1),
-                                  slope_tol, "<="))
+                                  slope_tol, "<=", quantifier="every"))
         return out

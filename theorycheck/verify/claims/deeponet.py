@@ -235,20 +235,20 @@ class DeepONetRademacher(Claim):
         key = seed_check("lower estimate of the class complexity / checked (Golowich) bound", m["ratio"], 1.0, "<=",
                          curve=Curve(draws, running, xlabel="sign draws", ylabel="running estimate / bound",
                                      logx=False, logy=False, predicted=np.ones(draws.shape),
-                                     predicted_label="checked bound"))
+                                     predicted_label="checked bound"), quantifier="every")
         ident = seed_check("DeepONet equals the |.|-network on u (x) y (relative max deviation)",
-                           np.maximum(fin["identity_err"][:S], fin["identity_err"][S:]), 1e-10, "<=")
+                           np.maximum(fin["identity_err"][:S], fin["identity_err"][S:]), 1e-10, "<=", quantifier="every")
         steps = trajectory.steps[1:]                                                    # log axis: drop t = 0
         frob = trajectory.series["frobenius"][:, 1:]                                    # (2S, T)
         scale = (np.sqrt(2 * np.log(2) * params.n_layers) + 1) * np.sqrt(prediction["S2"]) / N
         lowers = seed_check("regularizer lowers the checked bound (reg / no reg)", m["bound"][S:] / m["bound"][:S], 1.0,
                             "<=", curve=Curve(steps, frob[S:] * scale[:, None], ylabel="checked bound",
-                                              predicted=None, extra={"no regularizer": frob[:S] * scale[:, None]}))
+                                              predicted=None, extra={"no regularizer": frob[:S] * scale[:, None]}), quantifier="every")
         test = seed_check(f"regularizer does not hurt the test error (reg / no reg <= {params.test_ratio_tol:g})",
-                          fin["test_rel_err"][S:] / fin["test_rel_err"][:S], params.test_ratio_tol, "<=")
+                          fin["test_rel_err"][S:] / fin["test_rel_err"][:S], params.test_ratio_tol, "<=", quantifier="every")
         return [key, ident, lowers, test]
 
     def controls(self, params: DeepONetParams, data, prediction, trajectory) -> list[CheckResult]:
         m = self._measures(params, prediction, trajectory)
         return [seed_check("wrong rate: bound with 1/sqrt(N) -> 1/N (estimate / it <= 1)",
-                           m["est_unit"] / prediction["too_fast_unit"], 1.0, "<=")]
+                           m["est_unit"] / prediction["too_fast_unit"], 1.0, "<=", quantifier="every")]

@@ -231,13 +231,13 @@ class MatrixFactorization(Claim):
         res_curve = Curve(x=trajectory.steps[1:], y=trajectory.series["residual"][:, 1:, k],
                           ylabel=r"$\|A(X_t) - y\|/\|y\|$ at $\alpha_{\min}$")
         return [
-            seed_check("gap to min-nuclear at smallest alpha", gap[:, k], params.tol, "<=", curve=curve),
+            seed_check("gap to min-nuclear at smallest alpha", gap[:, k], params.tol, "<=", curve=curve, quantifier="every"),
             seed_check("nuclear-norm ratio - 1 at smallest alpha", np.abs(ratio[:, k]), params.tol, "<=",
                        curve=Curve(x=alphas, y=np.abs(ratio), xlabel=r"init scale $\alpha$",
-                                   ylabel=r"$|\mathrm{tr}X_{GD}/\mathrm{tr}X_{nuc} - 1|$")),
-            seed_check("gap shrinks as alpha -> 0 (Spearman of log alpha, log gap)", rho, 0.9, ">="),
+                                   ylabel=r"$|\mathrm{tr}X_{GD}/\mathrm{tr}X_{nuc} - 1|$"), quantifier="every"),
+            seed_check("gap shrinks as alpha -> 0 (Spearman of log alpha, log gap)", rho, 0.9, ">=", quantifier="every"),
             seed_check("GD interpolates at smallest alpha (relative residual)", res, params.tol, "<=",
-                       curve=res_curve),
+                       curve=res_curve, quantifier="every"),
         ]
 
     def observations(self, params, data, prediction, trajectory) -> dict[str, float]:
@@ -267,9 +267,9 @@ class MatrixFactorization(Claim):
         k = self._smallest(params)
         return [
             seed_check("gap to min-Frobenius interpolant at smallest alpha",
-                       self._gaps(X, prediction["X_frob"])[:, k], params.tol, "<="),
+                       self._gaps(X, prediction["X_frob"])[:, k], params.tol, "<=", quantifier="every"),
             seed_check("gap to min-spectral-norm PSD interpolant at smallest alpha",
-                       self._gaps(X, prediction["X_spec"])[:, k], params.tol, "<="),
+                       self._gaps(X, prediction["X_spec"])[:, k], params.tol, "<=", quantifier="every"),
         ]
 
 
@@ -390,13 +390,13 @@ class DropoutFactorization(Claim):
                       ylabel=r"$f(U_t, V_t)/f^\star - 1$")
         return [
             seed_check("GD product vs closed-form optimum (relative)", self._gap(trajectory, M), params.tol, "<=",
-                       curve=curve),
-            seed_check("equalized factors: max |‖u_i‖‖v_i‖ - ‖M‖_*/r| (relative)", equal, params.tol, "<="),
+                       curve=curve, quantifier="every"),
+            seed_check("equalized factors: max |‖u_i‖‖v_i‖ - ‖M‖_*/r| (relative)", equal, params.tol, "<=", quantifier="every"),
             seed_check("closed form vs cvxpy (relative)",
                        np.linalg.norm(M - prediction["M_cvxpy"], axis=(1, 2)) / np.linalg.norm(M, axis=(1, 2)),
-                       params.tol, "<="),
+                       params.tol, "<=", quantifier="every"),
             seed_check("sympy: dropout expectation minus closed form (0 = identity)",
-                       [0.0 if prediction["sympy_residual"] == 0 else 1.0], 0.0, "<="),
+                       [0.0 if prediction["sympy_residual"] == 0 else 1.0], 0.0, "<=", quantifier="every"),
         ]
 
     def observations(self, params, data, prediction, trajectory) -> dict[str, float]:
@@ -406,7 +406,7 @@ class DropoutFactorization(Claim):
     def controls(self, params, data, prediction, trajectory) -> list[CheckResult]:
         return [
             seed_check("GD product vs best rank-r approximation (no regularizer)",
-                       self._gap(trajectory, prediction["M_best_rank_r"]), params.tol, "<="),
+                       self._gap(trajectory, prediction["M_best_rank_r"]), params.tol, "<=", quantifier="every"),
             seed_check("GD product vs nuclear-norm (not squared) shrinkage",
-                       self._gap(trajectory, prediction["M_nuclear_prox"]), params.tol, "<="),
+                       self._gap(trajectory, prediction["M_nuclear_prox"]), params.tol, "<=", quantifier="every"),
         ]

@@ -63,8 +63,8 @@ def interval_check(name: str, lower: Sequence[float], upper: Sequence[float], po
     The reported value is the median point estimate.
     """
     favourable, adverse = (upper, lower) if relation == "<=" else (lower, upper)
-    ok = seed_check(name, favourable, tolerance, relation)
-    bad = seed_check(name, adverse, tolerance, relation)
+    ok = seed_check(name, favourable, tolerance, relation, quantifier="every")
+    bad = seed_check(name, adverse, tolerance, relation, quantifier="every")
     passed: bool | None = True if ok.passed else (False if bad.passed is False else None)
     med = float(np.median(np.asarray(point, float)))
     lo = min(ok.interval[0], bad.interval[0]) if ok.interval and bad.interval else med
@@ -209,7 +209,7 @@ class _LinearClaim(Claim):
         fitted = sel.fits["t^-p"].param
         curve = Curve(ns, mc, xlabel="sample size $n$", ylabel=r"$\hat{\mathfrak{R}}_S$ (Monte Carlo)",
                       predicted=np.median(mc[:, :1], 0) * (ns / ns[0]) ** target, predicted_label=f"$n^{{{target:g}}}$")
-        res = seed_check(name, np.abs(slopes - target), params.slope_tol, "<=", curve)
+        res = seed_check(name, np.abs(slopes - target), params.slope_tol, "<=", curve=curve, quantifier="every")
         res.reason = (res.reason + "; " if res.reason else "") + (
             f"median log-slope {np.median(slopes):.4f}; BIC-best law {sel.best!r}, fitted t^-p exponent {fitted:.4f}")
         return res
@@ -217,7 +217,7 @@ class _LinearClaim(Claim):
     def _enum(self, params: LinearParams, prediction: dict[str, Any], traj: Trajectory) -> CheckResult:
         zs = np.abs(traj.final["enum_mc"] - prediction["exact_enum"]) / traj.final["enum_se"]
         res = seed_check(f"MC = exact enumeration at n={params.enum_n}: |z|", zs,
-                         params.enum_z, "<=")
+                         params.enum_z, "<=", quantifier="every")
         exact, mc = np.round(prediction["exact_enum"], 6).tolist(), np.round(traj.final["enum_mc"], 6).tolist()
         res.reason = (res.reason + "; " if res.reason else "") + f"exact {exact} vs MC {mc}"
         return res
@@ -492,20 +492,20 @@ class TwoLayerRelu(Claim):
             curve = Curve(widths, est.mean(2) / exact.mean(2), xlabel="width $m$", ylabel="estimate / exact supremum",
                           logy=False, predicted=np.ones_like(widths), predicted_label="exact")
             res = seed_check(f"estimate attains the exact sup (d={params.d}): shortfall", short.max(1),
-                             params.exact_tol, "<=", curve)
+                             params.exact_tol, "<=", curve=curve, quantifier="every")
             over = (est - prediction["exact_upper"][:, None, :]).max(axis=(1, 2))
             res.reason = (res.reason + "; " if res.reason else "") + f"max (estimate - exact upper) = {over.max():.2e}"
             out.append(res)
             out.append(seed_check("estimate <= exact sup, every draw",
-                                  over / (params.B_a * params.B_w), 1e-9, "<="))
+                                  over / (params.B_a * params.B_w), 1e-9, "<=", quantifier="every"))
         means = est.mean(axis=2)
         drift = np.abs(np.log(means / means[:, :1])).max(axis=1)
         out.append(seed_check("width-free: max |log est(m)/est(m_min)|", drift,
                               params.width_tol, "<=",
-                              Curve(widths, means, xlabel="width $m$",
+                              curve=Curve(widths, means, xlabel="width $m$",
                                     ylabel=r"lower estimate of $\hat{\mathfrak{R}}_S$", logy=False,
                                     predicted=np.full(widths.shape, float(np.median(prediction["two_layer"]))),
-                                    predicted_label="two-layer bound (median over seeds)")))
+                                    predicted_label="two-layer bound (median over seeds)"), quantifier="every"))
         return out
 
     def observations(self, params, data, prediction, trajectory):
@@ -764,9 +764,9 @@ class MarginGeneralization(Claim):
             med = np.median(ev[key][..., -1], axis=2)  # (S, T) at the end of training
             ratios = (med[:, 1:] / med[:, :-1]).min(axis=1)
             out.append(seed_check(f"{label} grows with label noise: min ratio",
-                                  ratios, 1.0, ">=", Curve(np.asarray(levels, float) + 1e-3, med,
+                                  ratios, 1.0, ">=", curve=Curve(np.asarray(levels, float) + 1e-3, med,
                                                            xlabel="label noise $p$", ylabel=label, logx=False,
-                                                           logy=(key == "phi"))))
+                                                           logy=(key == "phi")), quantifier="every"))
             out[-1].reason = (out[-1].reason + "; " if out[-1].reason else "") + (
                 "median per level: " + ", ".join(f"{p:g}: {v:.4g}" for p, v in zip(levels, np.median(med, 0))))
         return out

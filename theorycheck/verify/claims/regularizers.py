@@ -275,7 +275,7 @@ class DiagonalScale(Claim):
                       extra={f"raw GD at h={params.h / 2:g} (no extrapolation)": raw,
                              f"raw GD at h={params.h:g}": _rel(w_h, prediction.w_q)})
         key = seed_check("GD limit = argmin Q_alpha (Richardson in h, worst alpha)", err.max(axis=1),
-                         params.tol, "<=", curve)
+                         params.tol, "<=", curve=curve, quantifier="every")
         key = _guard(key, _rel_residual(data, w_h2), "GD")
         return [key]
 
@@ -295,7 +295,7 @@ class DiagonalScale(Claim):
             curve = Curve(x=prediction.alphas, y=dist, xlabel=r"init scale $\alpha$",
                           ylabel="relative distance to the wrong prediction",
                           predicted=np.full(A, params.tol), predicted_label="tolerance")
-            out.append(seed_check(f"{name} at alpha={prediction.alphas[j]:g}", dist[:, j], params.tol, "<=", curve))
+            out.append(seed_check(f"{name} at alpha={prediction.alphas[j]:g}", dist[:, j], params.tol, "<=", curve=curve, quantifier="every"))
         return out
 
 
@@ -512,7 +512,7 @@ class KernelToRich(Claim):
         residual = _rel_residual(data, w)
         mid = (np.abs(np.log10(p.alphas)[None, :] - p.crossover[:, None]) <= 0.5)  # configs that set alpha*
         key = seed_check("crossover alpha* (d_l1 = d_l2) at Theorem 1's, |log10 ratio|", shift,
-                         params.crossover_tol, "<=", curve)
+                         params.crossover_tol, "<=", curve=curve, quantifier="every")
         key = _guard(key, np.where(mid, residual, 0.0), "GD near the crossover")
 
         l1n = np.abs(p.interp.l1).sum(-1)
@@ -523,15 +523,15 @@ class KernelToRich(Claim):
                            extra={r"min-$\ell_1$ value": np.repeat(l1n[:, None], A, 1),
                                   r"$\|w_{\ell_2}\|_1$": np.repeat(l2n1[:, None], A, 1)})
         rich = seed_check(f"rich end: l1-norm excess at alpha={p.alphas[0]:g} (fraction of the l1->l2 gap)",
-                          excess[:, 0], params.rich_excess_tol, "<=", norm_curve)
+                          excess[:, 0], params.rich_excess_tol, "<=", curve=norm_curve, quantifier="every")
 
         kcurve = Curve(x=p.alphas, y=d2, xlabel=xlabel, ylabel=r"$\|w - w_{\ell_2}\|/\|w_{\ell_2}\|$",
                        predicted=np.median(p.d2, axis=0), predicted_label=r"$\arg\min Q_\alpha$")
         kernel = seed_check(f"kernel end: distance to min-l2 at alpha={p.alphas[-1]:g}", d2[:, -1],
-                            params.kernel_tol, "<=", kcurve)
+                            params.kernel_tol, "<=", curve=kcurve, quantifier="every")
 
         ratios, ratios_q = self._theorem2(params, data, p, w), self._theorem2(params, data, p, p.w_q)
-        thm2 = seed_check("Theorem 2 bounds: worst excess / epsilon(alpha) on the grid", ratios, 1.0, "<=")
+        thm2 = seed_check("Theorem 2 bounds: worst excess / epsilon(alpha) on the grid", ratios, 1.0, "<=", quantifier="every")
         if np.any(ratios_q > 1):  # the recorded constants would be contradicted by the exact limit itself
             thm2.passed = None
             thm2.reason = (f"argmin Q_alpha itself violates the bounds as recorded in THEORY.md "
@@ -559,11 +559,11 @@ class KernelToRich(Claim):
         w, d1, d2, n1, excess = self._measure(data, p, trajectory)
         shift = np.abs(crossover(p.alphas, d1, d2) - p.crossover_wrong)
         return [
-            seed_check(f"wrong-scale Q ({params.wrong_factor:g} alpha^2) crossover", shift, params.crossover_tol, "<="),
+            seed_check(f"wrong-scale Q ({params.wrong_factor:g} alpha^2) crossover", shift, params.crossover_tol, "<=", quantifier="every"),
             seed_check(f"always min-l1: distance to min-l1 at alpha={p.alphas[-1]:g}", d1[:, -1],
-                       params.kernel_tol, "<="),
+                       params.kernel_tol, "<=", quantifier="every"),
             seed_check(f"always min-l2: l1-norm excess vs 1 at alpha={p.alphas[0]:g}", np.abs(excess[:, 0] - 1),
-                       params.rich_excess_tol, "<="),
+                       params.rich_excess_tol, "<=", quantifier="every"),
         ]
 
 
@@ -714,11 +714,11 @@ class InitShape(Claim):
                       extra={f"raw GD at h={params.h / 2:g}": raw[:, :U]})
         residual = _rel_residual(data, w_h2)
         key = seed_check("GD limit = argmin Q_k (Richardson in h, worst uniform shape)", err[:, :U].max(axis=1),
-                         params.tol, "<=", curve)
+                         params.tol, "<=", curve=curve, quantifier="every")
         out = [_guard(key, residual[:, :U], "GD")]
         if params.mixed:
             mixed = seed_check("GD limit = argmin Q_k, per-coordinate shape (Richardson in h)", err[:, U],
-                               params.tol, "<=")
+                               params.tol, "<=", quantifier="every")
             out.append(_guard(mixed, residual[:, U:U + 1], "GD"))
         return out
 
@@ -729,9 +729,9 @@ class InitShape(Claim):
         blind = np.repeat(p.w_blind[:, None], w_r.shape[1], 1)
         sep = np.median(_rel(blind, p.w_q), axis=0)[:U]
         j = int(np.argmax(sep))
-        out = [seed_check(f"shape-blind Q (alpha^2 = a) at {p.labels[j]}", _rel(w_r, blind)[:, j], params.tol, "<=")]
+        out = [seed_check(f"shape-blind Q (alpha^2 = a) at {p.labels[j]}", _rel(w_r, blind)[:, j], params.tol, "<=", quantifier="every")]
         if params.mixed:
-            out.append(seed_check("shape-blind Q (alpha^2 = a), mixed shape", _rel(w_r, blind)[:, U], params.tol, "<="))
+            out.append(seed_check("shape-blind Q (alpha^2 = a), mixed shape", _rel(w_r, blind)[:, U], params.tol, "<=", quantifier="every"))
             out.append(seed_check("uniform Q with the mean k, mixed shape", _rel(w_r, p.w_meank)[:, U],
-                                  params.tol, "<="))
+                                  params.tol, "<=", quantifier="every"))
         return out

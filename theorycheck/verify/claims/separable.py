@@ -175,10 +175,10 @@ def _direction_checks(steps, W, w_hat) -> tuple[list[CheckResult], np.ndarray]:
     gap = _gaps(W, w_hat)
     curve = Curve(steps, gap, ylabel="direction gap", predicted=_law_curve(steps, gap, lambda t: 1 / np.log(t + 1)),
                   predicted_label=r"$\propto 1/\log t$")
-    key = seed_check("direction gap at T", gap[:, -1], TOL_GAP, "<=", curve=curve)
+    key = seed_check("direction gap at T", gap[:, -1], TOL_GAP, "<=", curve=curve, quantifier="every")
     j = _at_fraction(steps, 0.01)
     ratio = gap[:, -1] / gap[:, j]
-    shrink = seed_check("gap(T)/gap(T/100) (not growing)", ratio, 1.0, "<=")
+    shrink = seed_check("gap(T)/gap(T/100) (not growing)", ratio, 1.0, "<=", quantifier="every")
     return [key, shrink], gap
 
 
@@ -187,14 +187,14 @@ def _clock_check(steps, W, w_hat, gap) -> CheckResult:
     mask = _window(steps)
     y = gap * tau
     curve = Curve(steps, y, ylabel=r"gap $\cdot\,\tau(t)$, $\tau = \|w\|/\|\hat w\|$", logy=True)
-    return seed_check("gap*log t bounded (log-slope of gap*tau)", _slopes(steps, y, mask), TOL_SLOPE, "<=", curve=curve)
+    return seed_check("gap*log t bounded (log-slope of gap*tau)", _slopes(steps, y, mask), TOL_SLOPE, "<=", curve=curve, quantifier="every")
 
 
 def _one_over_t_control(steps, gap, power: float = 1.0, what: str = "gap") -> CheckResult:
     mask = _window(steps)
     y = gap * steps[None, :].astype(float) ** power
     law = "1/t" if power == 1 else f"1/t^{power:g}"
-    return seed_check(f"{law} law for the {what} ({what}*t^{power:g} bounded)", _slopes(steps, y, mask), TOL_SLOPE, "<=")
+    return seed_check(f"{law} law for the {what} ({what}*t^{power:g} bounded)", _slopes(steps, y, mask), TOL_SLOPE, "<=", quantifier="every")
 
 
 def _loss_check(steps, traj: Trajectory, pred: MaxMarginPrediction) -> CheckResult:
@@ -203,7 +203,7 @@ def _loss_check(steps, traj: Trajectory, pred: MaxMarginPrediction) -> CheckResu
     curve = Curve(steps, scaled, ylabel=r"$\eta\, t\, L(t)/\|\hat w\|^2$", logy=False,
                   predicted=np.ones(steps.size), predicted_label="theory: 1")
     return seed_check("t*L(t) -> norm(w_hat)^2/eta (rel. error)", np.abs(scaled[:, -1] - 1), TOL_LOSS, "<=",
-                      curve=curve)
+                      curve=curve, quantifier="every")
 
 
 def _norm_check(steps, W, pred: MaxMarginPrediction) -> CheckResult:
@@ -214,14 +214,14 @@ def _norm_check(steps, W, pred: MaxMarginPrediction) -> CheckResult:
     curve = Curve(steps, nrm / np.log(steps + 1.0)[None, :], ylabel=r"$\|w(t)\|/\log t$", logy=False,
                   predicted=np.median(w_norm) * np.ones(steps.size), predicted_label=r"$\|\hat w\|$")
     return seed_check("norm(w(T)) vs norm(w_hat) log T + offset (rel. error)", rel, TOL_NORM, "<=",
-                      curve=curve)
+                      curve=curve, quantifier="every")
 
 
 def _wrong_limit_controls(W, pred: MaxMarginPrediction) -> list[CheckResult]:
     out = []
     for name, w in pred.others.items():
         g = _gaps(W[:, -1:, :], w)[:, 0]
-        out.append(seed_check(f"{name} max-margin direction as the limit (gap at T)", g, TOL_GAP, "<="))
+        out.append(seed_check(f"{name} max-margin direction as the limit (gap at T)", g, TOL_GAP, "<=", quantifier="every"))
     return out
 
 
@@ -581,14 +581,14 @@ class NormalizedGD(Claim):
         law = np.log(steps + 1.0) / np.sqrt(steps)
         curve = Curve(steps, gap, ylabel="direction gap", predicted=_law_curve(steps, gap, lambda t: np.log(t + 1) / np.sqrt(t)),
                       predicted_label=r"$\propto \log t/\sqrt{t}$", extra={"fixed-step GD": gap_gd})
-        key = seed_check("direction gap at T", gap[:, -1], TOL_GAP, "<=", curve=curve)
+        key = seed_check("direction gap at T", gap[:, -1], TOL_GAP, "<=", curve=curve, quantifier="every")
         law_gap = seed_check("gap*sqrt t/log t bounded (log-slope)", _slopes(steps, gap / law, mask), TOL_SLOPE, "<=",
-                             curve=Curve(steps, gap / law, ylabel=r"gap $\cdot\sqrt{t}/\log t$"))
+                             curve=Curve(steps, gap / law, ylabel=r"gap $\cdot\sqrt{t}/\log t$"), quantifier="every")
         law_margin = seed_check("margin gap*sqrt t/log t bounded (log-slope)", _slopes(steps, mgap / law, mask),
-                                TOL_SLOPE, "<=", curve=Curve(steps, mgap / law, ylabel=r"margin gap $\cdot\sqrt{t}/\log t$"))
+                                TOL_SLOPE, "<=", curve=Curve(steps, mgap / law, ylabel=r"margin gap $\cdot\sqrt{t}/\log t$"), quantifier="every")
         ratio = gap[:, -1] / gap_gd[:, -1]
         ratio_check = seed_check("gap(NGD)/gap(fixed-step GD) at T", ratio, TOL_RATIO, "<=",
-                                 curve=Curve(steps, gap / gap_gd, ylabel="gap ratio NGD / GD"))
+                                 curve=Curve(steps, gap / gap_gd, ylabel="gap ratio NGD / GD"), quantifier="every")
         return [key, law_gap, law_margin, ratio_check]
 
     def controls(self, params, data, prediction, trajectory):
@@ -596,4 +596,4 @@ class NormalizedGD(Claim):
         ratio = gap[:, -1] / gap_gd[:, -1]
         return (_wrong_limit_controls(W, prediction)
                 + [_one_over_t_control(steps, gap),
-                   seed_check("no faster than fixed-step GD (gap ratio >= 0.5)", ratio, 0.5, ">=")])
+                   seed_check("no faster than fixed-step GD (gap ratio >= 0.5)", ratio, 0.5, ">=", quantifier="every")])

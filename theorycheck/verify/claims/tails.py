@@ -243,16 +243,16 @@ class PolyExponentialTails(Claim):
         big = nus >= 1.0
         res = [
             seed_check("nu=1 fastest: min_{nu>1} k(1) - k(nu) (gap ~ log^-k t, last decade)",
-                       self._ordering(m["k"], nus, 1.0), params.ordering_margin, ">=", curve=curve),
+                       self._ordering(m["k"], nus, 1.0), params.ordering_margin, ">=", curve=curve, quantifier="every"),
             seed_check("rate law k(nu) = 1/nu for nu > 1: max |nu k(nu) - 1|", rate_dev, params.rate_tol, "<=",
                        curve=Curve(x=m["steps"], y=m["gaps"][np.nonzero(heavy)[0][-1]],
-                                   ylabel=f"direction gap ({labels[np.nonzero(heavy)[0][-1]]})")),
+                                   ylabel=f"direction gap ({labels[np.nonzero(heavy)[0][-1]]})"), quantifier="every"),
             seed_check("growth law: max_{nu>=1} |d(||w|| gamma)^nu/d log t - 1/(1-(2-2/nu)/s)|",
-                       np.max(np.abs(gdev[big]), axis=0), params.growth_tol, "<="),
+                       np.max(np.abs(gdev[big]), axis=0), params.growth_tol, "<=", quantifier="every"),
         ]
         for i in np.nonzero(nus < 1.0)[0]:  # the nu < 1 side of the ordering: only once its clock has settled
             name = f"nu={nus[i]:g} not faster than nu=1: k(nu) - k(1)"
-            chk = seed_check(name, m["k"][i] - m["k"][list(nus).index(1.0)], params.ordering_margin, "<=")
+            chk = seed_check(name, m["k"][i] - m["k"][list(nus).index(1.0)], params.ordering_margin, "<=", quantifier="every")
             s_i = float(np.median(m["clock"][i]))
             corr = abs(2.0 - 2.0 / nus[i]) / s_i
             if corr > 0.1:
@@ -272,13 +272,13 @@ class PolyExponentialTails(Claim):
         big = nus >= 1.0
         res = [
             seed_check(f"nu={lightest:g} (lightest tail) fastest: min k({lightest:g}) - k(nu)",
-                       self._ordering(m["k"], nus, lightest), params.ordering_margin, ">="),
+                       self._ordering(m["k"], nus, lightest), params.ordering_margin, ">=", quantifier="every"),
             seed_check("tail does not matter: max_{nu>=1} |k(nu) - 1|", np.max(np.abs(m["k"][big] - 1.0), axis=0),
-                       params.rate_tol, "<="),
+                       params.rate_tol, "<=", quantifier="every"),
         ]
         poly = seed_check(f"polynomial tail u^-{params.poly_k:g} -> l2 max-margin: gap / separation",
                           m["poly_gap"][:, -1] / D, 0.25, "<=",
-                          curve=Curve(x=m["steps"], y=m["poly_gap"], ylabel="polynomial tail: gap to the SVM"))
+                          curve=Curve(x=m["steps"], y=m["poly_gap"], ylabel="polynomial tail: gap to the SVM"), quantifier="every")
         if np.median(D) < params.min_separation:
             poly.passed = None
             poly.reason = (f"the polynomial-tail limit is only {np.median(D):.3g} from the SVM direction "
