@@ -14,6 +14,17 @@ from theorycheck.verify.stats import NEAR_MISS, median_order_interval
 CATALOG = load_claims()
 IDS = sorted(CATALOG)
 
+#: claims shipped with an honest non-agreeing quick verdict, with the reason (their agreement tests are xfail)
+KNOWN_NOT_AGREEING = {
+    "dynamics.lazy-rich-delay": "no grokking setting found yet: the test loss drops before the training fit, so the "
+                                "claim reports inconclusive by design (trap D11)",
+}
+
+
+def _skip_known(claim_id: str) -> None:
+    if claim_id in KNOWN_NOT_AGREEING:
+        pytest.xfail(KNOWN_NOT_AGREEING[claim_id])
+
 
 def _describe(result) -> str:
     lines = [f"{result.claim}: {result.verdict.value} ({result.message})"]
@@ -26,12 +37,14 @@ def _describe(result) -> str:
 
 @pytest.mark.parametrize("claim_id", IDS)
 def test_quick_preset_agrees_on_default_seeds(claim_id, quick_run):
+    _skip_known(claim_id)
     result = quick_run(CATALOG[claim_id])
     assert result.verdict.value == "agrees", _describe(result)
 
 
 @pytest.mark.parametrize("claim_id", IDS)
 def test_quick_preset_agrees_on_the_held_out_seed_block(claim_id, quick_run):
+    _skip_known(claim_id)
     cls = CATALOG[claim_id]
     result = quick_run(cls, held_out_seeds(cls))
     assert result.verdict.value == "agrees", _describe(result)

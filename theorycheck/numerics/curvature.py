@@ -208,7 +208,7 @@ def power_iteration(loss: BatchedLoss | HessianOperator, theta: torch.Tensor | N
 
 def lanczos(loss: BatchedLoss | HessianOperator, theta: torch.Tensor | None = None, *, k: int = 1,
             steps: int = 60, tol: float = 1e-8, v0: torch.Tensor | None = None,
-            generator: torch.Generator | None = None, check_every: int = 5,
+            generator: torch.Generator | None = None, check_every: int = 5, ends: str = "both",
             vectors: bool = True) -> tuple[EigenEstimate, EigenEstimate]:
     r"""The ``k`` largest and ``k`` smallest eigenvalues of each row's Hessian by batched Lanczos.
 
@@ -216,14 +216,16 @@ def lanczos(loss: BatchedLoss | HessianOperator, theta: torch.Tensor | None = No
     point; a row whose Krylov space closes (an invariant subspace, $\beta_j \approx 0$) continues from
     a random vector orthogonal to its basis, so small models get their exact spectrum after P steps.
     Every ``check_every`` steps the Ritz values of $T_j$ are computed and the run stops once, for every
-    row, the residuals $|\beta_j s_{j,i}|$ of the ``k`` largest and ``k`` smallest Ritz values are
-    $\le$ ``tol``$\cdot\max_i|\theta_i|$. Returns ``(top, bottom)``: values (B, k) in decreasing
+    row, the residuals $|\beta_j s_{j,i}|$ of the ``k`` largest and/or ``k`` smallest Ritz values (``ends`` =
+    'top', 'bottom' or 'both') are $\le$ ``tol``$\cdot\max_i|\theta_i|$. Returns ``(top, bottom)``: values (B, k) in decreasing
     (top) and increasing (bottom) order, the Ritz vector of the extreme one (B, P) if ``vectors``.
     """
     op = _operator(loss, theta)
     B, P = op.shape
     if k < 1:
         raise InputError(f"k must be >= 1, got {k}")
+    if ends not in ("top", "bottom", "both"):
+        raise InputError(f"ends must be 'top', 'bottom' or 'both', got {ends!r}")
     m_max = min(int(steps), P)
     if m_max < k:
         raise InputError(f"steps must be >= k, got steps={steps}, k={k}")
@@ -263,7 +265,7 @@ def lanczos(loss: BatchedLoss | HessianOperator, theta: torch.Tensor | None = No
             v = w / b[:, None]
         if (j + 1) >= k and ((j + 1) % check_every == 0):
             theta_r, resid = _ritz(alpha[:, : j + 1], beta[:, : j + 1])
-            ok = _wanted_converged(theta_r, resid, k, tol)
+            ok = _wanted_converged(theta_r, resid, k, tol, ends)
             newly = ok & ~done
             step_count = torch.where(newly, torch.full_like(step_count, j + 1), step_count)
             done = done | ok
@@ -271,7 +273,7 @@ def lanczos(loss: BatchedLoss | HessianOperator, theta: torch.Tensor | None = No
                 used = j + 1
                 break
     theta_r, resid, S = _ritz(alpha[:, :used], beta[:, :used], with_vectors=True)
-    final_ok = _wanted_converged(theta_r, resid, k, tol)
+    final_ok = _wanted_converged(theta_r, resid, k, tol, ends)
     step_count = torch.where(done, step_count, torch.full_like(step_count, used))
     done = done | final_ok
     top_vals = theta_r[:, -k:].flip(1)
@@ -298,10 +300,10 @@ def _ritz(alpha: torch.Tensor, beta: torch.Tensor, with_vectors: bool = False):
     return (vals, resid, S) if with_vectors else (vals, resid)
 
 
-def _wanted_converged(vals: torch.Tensor, resid: torch.Tensor, k: int, tol: float) -> torch.Tensor:
+def _wanted_converged(vals: torch.Tensor, resid: torch.Tensor, k: int, tol: float, ends: str) -> torch.Tensor:
     scale = vals.abs().amax(dim=1).clamp_min(torch.finfo(vals.dtype).tiny)
-    ends = torch.cat([resid[:, :k], resid[:, -k:]], dim=1)
-    return (ends <= tol * scale[:, None]).all(dim=1)
+    parts = {"top": [resid[:, -k:]], "bottom": [resid[:, :k]], "both": [resid[:, :k], resid[:, -k:]]}[ends]
+    return (torch.cat(parts, dim=1) <= tol * scale[:, None]).all(dim=1)
 
 
 def eigsh(loss: BatchedLoss | HessianOperator, theta: torch.Tensor | None = None, *, k: int = 1,
@@ -384,7 +386,7 @@ def top_eigenvalue(loss: BatchedLoss | HessianOperator, theta: torch.Tensor | No
     """Sharpness $\\lambda_{\\max}(\\nabla^2 L_b)$ per row by ``method``: 'lanczos' (default), 'power'
     (largest modulus: equal to $\\lambda_{\\max}$ when it dominates the negative end), 'eigsh' or 'dense'."""
     if method == "lanczos":
-        return lanczos(loss, theta, k=1, steps=iters, tol=tol, v0=v0, generator=generator)[0]
+        return lanczos(loss, theta, k=1, steps=iters, tol=tol, v0=v0, generator=generator, ends="top")[0]
     if method == "power":
         return power_iteration(loss, theta, iters=iters, tol=tol, v0=v0, generator=generator)
     if method == "eigsh":
@@ -402,14 +404,14 @@ def bottom_eigenvalue(loss: BatchedLoss | HessianOperator, theta: torch.Tensor |
     $\lambda_{\max}$ (the Lanczos top value plus its residual), so its dominant eigenvalue is
     $\sigma - \lambda_{\min}$."""
     if method == "lanczos":
-        return lanczos(loss, theta, k=1, steps=iters, tol=tol, v0=v0, generator=generator)[1]
+        return lanczos(loss, theta, k=1, steps=iters, tol=tol, v0=v0, generator=generator, ends="bottom")[1]
     if method == "eigsh":
         return eigsh(loss, theta, k=1, which="SA", tol=tol, v0=v0)
     if method == "dense":
         return _dense_extreme(loss, theta, top=False)
     if method == "power":
         op = _operator(loss, theta)
-        top = lanczos(op, k=1, steps=min(30, op.shape[1]), tol=1e-6, generator=generator, vectors=False)[0]
+        top = lanczos(op, k=1, steps=min(30, op.shape[1]), tol=1e-6, generator=generator, ends="top", vectors=False)[0]
         sigma = (top.values[:, 0] + top.residual).abs() * 1.01 + 1e-12
         shifted = _Shifted(op, sigma)
         est = power_iteration(shifted, iters=iters, tol=tol, v0=v0, generator=generator)  # type: ignore[arg-type]

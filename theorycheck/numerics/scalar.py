@@ -23,7 +23,7 @@ import torch
 from theorycheck.errors import InputError
 from theorycheck.numerics.trajectory import log_spaced_steps
 
-__all__ = ["ScalarRun", "scalar_loss", "scalar_grad", "train_scalar"]
+__all__ = ["ScalarRun", "scalar_loss", "scalar_grad", "pad_depths", "train_scalar"]
 
 
 def _exclusive_products(w: torch.Tensor) -> torch.Tensor:
@@ -66,12 +66,22 @@ class ScalarRun:
     seconds: float
 
 
+def pad_depths(ws: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Stack row blocks of different depths into one (R, D_max) array padded with ones, and the mask of the
+    padded (frozen) coordinates: a factor 1 that never moves leaves $f$ and every gradient unchanged."""
+    D = max(w.shape[1] for w in ws)
+    padded = [np.concatenate([w, np.ones((w.shape[0], D - w.shape[1]))], axis=1) for w in ws]
+    mask = [np.concatenate([np.zeros(w.shape, bool), np.ones((w.shape[0], D - w.shape[1]), bool)], axis=1) for w in ws]
+    return np.concatenate(padded), np.concatenate(mask)
+
+
 def train_scalar(w0: np.ndarray, y: np.ndarray, eta: np.ndarray, steps: int, *, tau: np.ndarray | None = None,
-                 beta: np.ndarray | None = None, every_step: bool = False, per_decade: int = 20,
-                 blowup: float = 1e6, device: torch.device | str = "cpu") -> ScalarRun:
+                 beta: np.ndarray | None = None, frozen: np.ndarray | None = None, every_step: bool = False,
+                 per_decade: int = 20, blowup: float = 1e6, device: torch.device | str = "cpu") -> ScalarRun:
     r"""Run (delayed, momentum) GD on R scalar networks: ``w0`` (R, D), targets ``y`` (R,), step sizes
-    ``eta`` (R,), delays ``tau`` (R,) and momenta ``beta`` (R,) (default 0). Records every step when
-    ``every_step`` (for quantities that must be checked at every step), else at log-spaced steps."""
+    ``eta`` (R,), delays ``tau`` (R,) and momenta ``beta`` (R,) (default 0); ``frozen`` (R, D) marks padding
+    coordinates that never move (:func:`pad_depths`, to run several depths in one program). Records every
+    step when ``every_step`` (for quantities that must be checked at every step), else at log-spaced steps."""
     device = torch.device(device)
     dt = torch.float64
     w = torch.as_tensor(np.asarray(w0, dtype=float), dtype=dt, device=device).clone()
@@ -99,6 +109,8 @@ def train_scalar(w0: np.ndarray, y: np.ndarray, eta: np.ndarray, steps: int, *, 
     k = 0
     start = time.perf_counter()
     eta_col, beta_col = eta_t[:, None], beta_t[:, None]
+    if frozen is not None:
+        eta_col = eta_col * torch.as_tensor(~np.asarray(frozen, dtype=bool), dtype=dt, device=device)
     slots = [((t - tau_t) % L) * R + rows for t in range(L)]  # flat indices of w_{t - tau} in hist
     for t in range(steps + 1):
         if want[t]:

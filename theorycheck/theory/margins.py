@@ -80,7 +80,8 @@ def shallow_share(Z: np.ndarray, a: np.ndarray, b: np.ndarray) -> np.ndarray:
     (an upper bound on its share at every point); rows of ``a``, ``b`` (..., d)."""
     Z = as_matrix(Z)
     lin = np.abs(np.asarray(a) @ Z.T).max(axis=-1)
-    return lin / (np.asarray(a + b) @ Z.T).min(axis=-1)
+    with np.errstate(invalid="ignore", divide="ignore"):  # at a = b = 0 (the init) the share is undefined: nan
+        return lin / (np.asarray(a + b) @ Z.T).min(axis=-1)
 
 
 def margin_path(Z: np.ndarray, R: float) -> MarginPathPoint:

@@ -210,23 +210,24 @@ def gfs_shift(w: np.ndarray, y: np.ndarray | float, iters: int = 200) -> np.ndar
     y = np.broadcast_to(np.asarray(y, dtype=float), w.shape[:-1])
     if np.any(y == 0):
         raise InputError("the target y must be non-zero (the GFS of y = 0 is the origin)")
-    w2 = w * w
+    w2 = (w * w).reshape(-1, w.shape[-1])
     edge = -w2.min(axis=-1)
-    target = 2.0 * np.log(np.abs(y))
+    target = 2.0 * np.log(np.abs(y)).reshape(-1)
     D = w.shape[-1]
-    c = np.maximum(0.0, np.abs(y) ** (2.0 / D) + edge)
-    active = np.ones(c.shape, dtype=bool)
+    c = np.maximum(0.0, np.abs(y).reshape(-1) ** (2.0 / D) + edge)
+    live = np.arange(c.size)  # rows still iterating (converged rows are frozen and dropped)
     for _ in range(iters):
-        s = w2 + c[..., None]
-        h = np.log(s).sum(axis=-1) - target
+        s = w2[live] + c[live, None]
+        h = np.log(s).sum(axis=-1) - target[live]
         dh = (1.0 / s).sum(axis=-1)
-        new = c - h / dh
-        new = np.where(new > edge, new, 0.5 * (edge + c))
-        step = np.abs(new - c)
-        c = np.where(active, new, c)
-        active &= step > 1e-15 * np.maximum(1.0, np.abs(c))
-        if not active.any():
+        new = c[live] - h / dh
+        new = np.where(new > edge[live], new, 0.5 * (edge[live] + c[live]))
+        moving = np.abs(new - c[live]) > 1e-15 * np.maximum(1.0, np.abs(new))
+        c[live] = new
+        live = live[moving]
+        if live.size == 0:
             break
+    c = c.reshape(w.shape[:-1])
     return c
 
 

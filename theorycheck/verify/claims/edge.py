@@ -159,11 +159,11 @@ class EdgeOfStability(Claim):
                           seconds=seconds)
 
     @staticmethod
-    def _plateaus(params, trajectory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """Per (seed, eta): plateau ratio (nan if never arrived), first arrival step, and the start ratio."""
+    def _plateaus(params, prediction, trajectory) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Per (seed, eta): plateau of S / threshold (nan if never arrived), first arrival step, start ratio."""
         S_t = trajectory.final["sharpness"]  # (S, E, K)
         steps = trajectory.final["sharp_steps"][0]
-        ratio = S_t * np.asarray(params.etas)[None, :, None] / 2
+        ratio = S_t / prediction["threshold"][None, :, None]
         plateau = np.full(ratio.shape[:2], np.nan)
         arrival = np.full(ratio.shape[:2], -1)
         for s in range(ratio.shape[0]):
@@ -181,7 +181,7 @@ class EdgeOfStability(Claim):
                 for e in range(mask.shape[1]) if mask[s, e]]
 
     def checks(self, params, data, prediction, trajectory):
-        plateau, arrival, start = self._plateaus(params, trajectory)
+        plateau, arrival, start = self._plateaus(params, prediction, trajectory)
         arrived = np.isfinite(plateau)
         labels = self._labels(data, params, arrived)
         etas = np.asarray(params.etas)
@@ -206,7 +206,7 @@ class EdgeOfStability(Claim):
                               np.abs(slopes - prediction["slope"]), params.slope_tol, "<=", quantifier="every",
                               labels=[f"seed {s}" for s in data.seeds]))
         below = start < params.sharpening_start
-        peak = np.max(S_t * etas[None, :, None] / 2, axis=2)
+        peak = np.max(S_t / thr[None, :, None], axis=2)
         sharpen = seed_check(f"progressive sharpening: runs starting below {params.sharpening_start:g} x 2/eta reach "
                              f"{params.arrive:g} x 2/eta", peak[below] if below.any() else [np.nan], params.arrive,
                              ">=", quantifier="every", labels=self._labels(data, params, below) if below.any() else None)
@@ -231,7 +231,7 @@ class EdgeOfStability(Claim):
         return out
 
     def controls(self, params, data, prediction, trajectory):
-        plateau, _, _ = self._plateaus(params, trajectory)
+        plateau, _, _ = self._plateaus(params, prediction, trajectory)
         arrived = np.isfinite(plateau)
         labels = self._labels(data, params, arrived)
         etas = np.asarray(params.etas)
@@ -248,12 +248,13 @@ class EdgeOfStability(Claim):
             flow = trajectory.final["flow_sharpness"]  # (S,) at physical time flow_time
             e = int(np.argmin(etas))
             out.append(seed_check(f"GD follows gradient flow: eta S_flow(t={params.flow_time:g}) / 2 <= 1 + {params.band:g}"
-                                  f" at eta={etas[e]:g}", etas[e] * flow / 2, 1 + params.band, "<=", quantifier="every",
+                                  f" at eta={etas[e]:g}", flow / prediction["threshold"][e], 1 + params.band, "<=",
+                                  quantifier="every",
                                   labels=[f"seed {s}" for s in data.seeds]))
         return out
 
     def observations(self, params, data, prediction, trajectory):
-        plateau, arrival, start = self._plateaus(params, trajectory)
+        plateau, arrival, start = self._plateaus(params, prediction, trajectory)
         obs = {}
         etas = np.asarray(params.etas)
         for e, eta in enumerate(etas):
@@ -264,7 +265,7 @@ class EdgeOfStability(Claim):
         S_t = trajectory.final["sharpness"]
         rising = loss[:, 2:, :] > loss[:, :-2, :]
         nearest = np.clip(np.searchsorted(steps, np.arange(loss.shape[1] - 2), side="right") - 1, 0, steps.size - 1)
-        above = (S_t[:, :, nearest] * etas[None, :, None] / 2 > 1.0).transpose(0, 2, 1)
+        above = (S_t[:, :, nearest] / prediction["threshold"][None, :, None] > 1.0).transpose(0, 2, 1)
         if rising.any():
             obs["loss spikes: fraction of rising steps with eta S/2 > 1"] = float(above[rising].mean())
             obs["loss spikes: rising steps"] = float(rising.sum())

@@ -323,8 +323,9 @@ class DiagonalKKT(Claim):
 
     @staticmethod
     def _l2_gap(w: np.ndarray, ref: np.ndarray) -> np.ndarray:
-        unit = lambda v: v / np.linalg.norm(v, axis=-1, keepdims=True)  # noqa: E731
-        return np.linalg.norm(unit(w) - unit(ref), axis=-1)
+        with np.errstate(invalid="ignore", divide="ignore"):  # w = 0 at the init: nan
+            unit = lambda v: v / np.linalg.norm(v, axis=-1, keepdims=True)  # noqa: E731
+            return np.linalg.norm(unit(w) - unit(ref), axis=-1)
 
     @staticmethod
     def _largest_decrease(log_loss: np.ndarray, smoothed: np.ndarray) -> np.ndarray:
