@@ -351,28 +351,17 @@ def eigsh(loss: BatchedLoss | HessianOperator, theta: torch.Tensor | None = None
                          residual)
 
 
-def dense_hessian(loss: BatchedLoss | HessianOperator, theta: torch.Tensor | None = None, *,
-                  chunk: int = 256) -> torch.Tensor:
-    """The full Hessians (B, P, P) from P batched HVPs (the unit vectors), ``chunk`` of them per
-    vectorized backward pass (``is_grads_batched``); symmetrized. For small models and tests."""
+def dense_hessian(loss: BatchedLoss | HessianOperator, theta: torch.Tensor | None = None) -> torch.Tensor:
+    """The full Hessians (B, P, P) from P batched HVPs with the unit vectors, symmetrized. For small models and
+    tests (a plain loop: ``is_grads_batched`` was measured slower on CPU)."""
     op = _operator(loss, theta)
     B, P = op.shape
-    eye = torch.eye(P, dtype=op.dtype, device=op.device)
-    rows = []
-    for lo in range(0, P, chunk):
-        block = eye[lo : lo + chunk]  # (c, P)
-        grads = block[:, None, :].expand(block.shape[0], B, P)
-        if not op.gradient.requires_grad:
-            rows.append(torch.zeros((block.shape[0], B, P), dtype=op.dtype, device=op.device))
-            continue
-        try:
-            (h,) = torch.autograd.grad(op.gradient, op.theta, grad_outputs=grads, retain_graph=True,
-                                       is_grads_batched=True, allow_unused=True)
-        except RuntimeError:  # an op without a batching rule: one HVP per unit vector
-            h = torch.stack([op.matvec(g) for g in grads])
-        rows.append(torch.zeros_like(grads) if h is None else h.detach())
-        op.matvecs += block.shape[0]
-    H = torch.cat(rows, dim=0).permute(1, 0, 2)  # (B, P, P): H[b, i, :] = row i
+    H = torch.empty((B, P, P), dtype=op.dtype, device=op.device)
+    unit = torch.zeros((B, P), dtype=op.dtype, device=op.device)
+    for i in range(P):
+        unit.zero_()
+        unit[:, i] = 1.0
+        H[:, i, :] = op.matvec(unit)
     return 0.5 * (H + H.transpose(1, 2))
 
 

@@ -25,7 +25,7 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from theorycheck.errors import InputError
+from theorycheck.errors import DivergenceError, InputError
 from theorycheck.numerics.data import seed_generator
 from theorycheck.numerics.trajectory import log_spaced_steps
 
@@ -102,6 +102,9 @@ def normalized_gd(Z: torch.Tensor, alpha: float, eta: float, steps: int, *, line
         u = u * (1 + 2 * h * g)
         v = v * (1 - 2 * h * g)
     seconds = time.perf_counter() - start
+    if not bool(torch.isfinite(u * u).all() and torch.isfinite(v * v).all()):
+        raise DivergenceError("loss-normalized GD: the weights overflowed (the norm grows exponentially; lower eta "
+                              "or steps)", steps, float("inf"))
     stack = lambda xs: torch.stack(xs, dim=1).cpu().numpy()  # noqa: E731
     return MarginRun(grid.astype(np.int64), stack(As), stack(Bs), stack(Ns), u.cpu().numpy(), v.cpu().numpy(), seconds)
 

@@ -36,7 +36,7 @@ class LazyRichParams(Params):
 
     @classmethod
     def full(cls):
-        return cls(width=64, alphas=(1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2), steps=8000)
+        return cls(alphas=(1 / 32, 1 / 16, 1 / 8, 1 / 4, 1 / 2), steps=4000)
 
     def validate(self):
         if min(self.dim, self.n, self.n_test, self.width) < 1:
@@ -82,6 +82,7 @@ class LazyRichDelay(Claim):
     source = KUMAR
     Params = LazyRichParams
     default_seeds = 2
+    preset_seeds = {"full": 4}
 
     def make_data(self, params, seeds):
         return single_index_task(params.n, params.n_test, params.dim, params.width, seeds)

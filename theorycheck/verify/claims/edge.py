@@ -57,7 +57,7 @@ class EdgeParams(Params):
 
     @classmethod
     def full(cls):
-        return cls(etas=(0.3, 0.4, 0.6, 0.8), steps=1500, top_k=2, lanczos_steps=10, flow_eta=0.1)
+        return cls(etas=(0.3, 0.4, 0.6, 0.8), steps=1000, top_k=2, lanczos_steps=10, flow_eta=0.15, flow_time=200.0)
 
     def validate(self):
         if len(self.widths) < 3 or min(self.widths) < 1:
@@ -297,7 +297,7 @@ class FunctionSpaceParams(Params):
 
     @classmethod
     def full(cls):
-        return cls(etas=(0.05, 0.1, 0.15, 0.2, 0.25), steps=40_000, random_draws=2000)
+        return cls(etas=(0.05, 0.1, 0.15, 0.2, 0.25), steps=20_000, random_draws=2000)
 
     def validate(self):
         if self.n < 2 or self.width < 1:

@@ -77,7 +77,7 @@ class DelayedThresholdParams(Params):
 
     @classmethod
     def full(cls):
-        return cls(eps=1e-3, steps=100_000, bisection_rounds=14)
+        return cls(eps=1e-3, steps=100_000, bisection_rounds=10)
 
     def validate(self):
         _check_taus(self.taus)
@@ -461,35 +461,25 @@ class AsyncMinimaSelection(Claim):
 
     def simulate(self, params, data, device, seeds):
         pred = self.predict(params, data)
-        S = len(seeds)
-        runs = {}
-        seconds = 0.0
-        for depth in sorted({c[0] for c in pred.configs}):
-            idx = [k for k, c in enumerate(pred.configs) if c[0] == depth]
-            init = data[depth]
-            eta = np.concatenate([pred.thresholds[k] / pred.s_thr[depth] for k in idx])
-            tau = np.repeat([pred.configs[k][1] for k in idx], S)
-            beta = np.repeat([pred.configs[k][2] for k in idx], S)
-            run = train_scalar(np.tile(init.w0, (len(idx), 1)), np.tile(init.y, len(idx)), eta, params.steps,
-                               tau=tau, beta=beta, device=device)
-            sharp = _final_sharpness(run, np.tile(init.y, len(idx)), device)
-            runs[depth] = (idx, run, sharp, eta)
-            seconds += run.seconds
-        C = len(pred.configs)
-        final = {"sharpness": np.zeros((S, C)), "eta": np.zeros((S, C)), "loss": np.zeros((S, C)),
-                 "dead": np.zeros((S, C))}
-        loss_series = []
-        for depth, (idx, run, sharp, eta) in runs.items():
-            for j, k in enumerate(idx):
-                sl = slice(j * S, (j + 1) * S)
-                final["sharpness"][:, k] = sharp[sl]
-                final["eta"][:, k] = eta[sl]
-                final["loss"][:, k] = run.final_loss[sl]
-                final["dead"][:, k] = run.dead[sl]
-            loss_series.append(run.loss.reshape(len(idx), S, -1).transpose(1, 2, 0))
-        steps = next(iter(runs.values()))[1].steps
-        return Trajectory(steps=steps, series={"loss": np.concatenate(loss_series, axis=2)}, final=final,
-                          device=str(device), seconds=seconds)
+        S, C = len(seeds), len(pred.configs)
+        # one program for every (depth, delay, momentum) config: rows config-major, shallower nets padded
+        w0, frozen = pad_depths([data[d].w0 for d, _, _ in pred.configs])
+        y = np.concatenate([data[d].y for d, _, _ in pred.configs])
+        eta = np.concatenate([pred.thresholds[k] / pred.s_thr[d] for k, (d, _, _) in enumerate(pred.configs)])
+        tau = np.repeat([t for _, t, _ in pred.configs], S)
+        beta = np.repeat([b for _, _, b in pred.configs], S)
+        run = train_scalar(w0, y, eta, params.steps, tau=tau, beta=beta, frozen=frozen, device=device)
+        sharp = np.empty(C * S)
+        for k, (d, _, _) in enumerate(pred.configs):
+            rows = slice(k * S, (k + 1) * S)
+            part = ScalarRun(run.steps, run.w[rows, :, :d], run.loss[rows], run.final_w[rows, :d], run.final_loss[rows],
+                             run.dead[rows], run.died_at[rows], run.seconds)
+            sharp[rows] = _final_sharpness(part, y[rows], device)
+        by_config = lambda a: a.reshape(C, S, *a.shape[1:]).swapaxes(0, 1)  # noqa: E731  (S, C, ...)
+        final = {"sharpness": by_config(sharp), "eta": by_config(eta), "loss": by_config(run.final_loss),
+                 "dead": by_config(run.dead).astype(float)}
+        return Trajectory(steps=run.steps, series={"loss": by_config(run.loss).transpose(0, 2, 1)}, final=final,
+                          device=str(device), seconds=run.seconds)
 
     @staticmethod
     def _converged(params, traj) -> np.ndarray:
@@ -600,7 +590,7 @@ class GFSParams(Params):
 
     @classmethod
     def full(cls):
-        return cls(depths=(2, 3, 4, 5, 6), us=(0.1, 0.3, 0.6, 0.85), steps=20_000)
+        return cls(depths=(2, 3, 4, 6), us=(0.3, 0.6, 0.85), steps=12_000)
 
     def validate(self):
         if not self.depths or any(int(d) != d or d < 2 for d in self.depths):
