@@ -2,6 +2,7 @@ r"""Training dynamics: the lazy-to-rich delay behind grokking (numerics in :mod:
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -91,7 +92,8 @@ class LazyRichDelay(Claim):
         return {"exponent": params.predicted_exponent}
 
     def simulate(self, params, data, device, seeds):
-        run = train_lazy_rich(data, np.asarray(params.alphas), params.eta, params.steps, params.record_every)
+        moved = dataclasses.replace(data, **{k: getattr(data, k).to(device) for k in ("X", "y", "Xt", "yt", "W", "a")})
+        run = train_lazy_rich(moved, np.asarray(params.alphas), params.eta, params.steps, params.record_every)
         K, S = len(params.alphas), len(seeds)
         shape = lambda x: x.reshape(K, S, -1).transpose(1, 2, 0)  # noqa: E731  (S, T, K)
         return Trajectory(steps=run.steps, series={"train": shape(run.train), "test": shape(run.test)},
