@@ -1,0 +1,939 @@
+r"""Falsification search: hunt for a counterexample to a claim inside its assumptions.
+
+The search space is the claim's parameters within its ``validate()`` assumptions (the theorem's
+hypotheses), plus the seed block: each :class:`Dimension` is a range (log-scaled where it spans
+decades), a set of choices, or the seed offset. A sampled point that ``validate()`` refuses lies
+outside the hypotheses: it is *pruned*, never a counterexample.
+
+The objective of a trial is the claim's **worst check margin**
+$\max_c m_c$ over its counted, decided checks, where $m_c$ = statistic / tolerance is oriented so that
+$m_c > 1$ violates (for an ``every`` check the statistic is already that of the worst seed). A trial
+whose verdict is ``disagrees`` is a candidate counterexample; ``inconclusive`` trials (horizon too
+short, numerical health, an undecided check) and ``error`` trials (diverged training, a failed
+certificate) are reported apart and never counted as counterexamples.
+
+The optimizer is Optuna's TPE sampler. Trials are asked in batches of ``batch``, evaluated through
+an executor of :mod:`theorycheck.verify.executors` (in any order, on any machine) and told back in
+trial order; the sampler is re-seeded at each batch from the sampler seed and the number of trials
+already in the study, so the same seed gives the same trials on every executor, and a search that is
+stopped and started again with a larger budget continues exactly where it stopped (the budget is
+rounded up to whole batches). The study lives in an Optuna storage — ``falsify.sqlite`` in the results
+store by default, or any database URL — so a killed search resumes from its stored trials and several
+drivers can share one study. Each run is also written to the results store.
+
+A counterexample is re-run once from scratch (bypassing the store) to confirm it is not noise, then
+*shrunk* as property-based testing tools do: candidates that reset a changed parameter to its default,
+move a value halfway toward its default, go back to the default seed block or keep only the worst seed
+are tried in a fixed order, and the first that still fails the same check is kept, until none does or
+the shrink budget is spent.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import math
+import os
+import re
+import shlex
+import socket
+import time
+import typing
+import warnings
+from dataclasses import dataclass, field
+from typing import Any, Callable, Iterable, Sequence
+
+import numpy as np
+
+from theorycheck.errors import InputError
+from theorycheck.verify.claim import CheckResult, Claim, Params, Verdict
+from theorycheck.verify.executors import WorkUnit, make_executor
+from theorycheck.verify.provenance import code_hash
+from theorycheck.verify.runner import Result, build_params, check_seeds
+from theorycheck.verify.stats import DEFAULT_LEVEL, check_level
+
+#: name of the seed-block dimension (an offset added to every base seed)
+SEED_OFFSET = "seed_offset"
+#: seed offsets are drawn from [0, SEED_OFFSETS)
+SEED_OFFSETS = 10_000
+#: random trials before TPE models the objective (fixed, so that a resumed search samples as an unbroken one)
+STARTUP_TRIALS = 8
+#: sampled floats are rounded to this many significant digits, so that a printed case reproduces exactly
+SIGNIFICANT = 4
+#: a ratio high/low at or above which a range without a declared scale is searched on a log scale
+LOG_RATIO = 10.0
+#: undeclared ranges: floats from min(presets)/FLOAT_WIDEN to max(presets)*FLOAT_WIDEN; ints from min(presets)/INT_SHRINK
+FLOAT_WIDEN = 10.0
+INT_SHRINK = 4
+#: names that read as settings of a check rather than of the theorem (tolerances, z-scores, the wrong factors of
+#: controls, required separations and margins of a comparison): never searched unless declared or named by --vary
+CHECK_SETTING = re.compile(r"(^|_)(tol|tolerance|z|wrong|separation)(_|$)|._margin$")
+#: margins are told to the optimizer clipped to this (an infinite margin is a certain violation)
+MARGIN_CAP = 1e12
+#: asks per evaluated trial after which a search whose points are nearly all refused by validate() stops
+MAX_ASKS_PER_TRIAL = 20
+#: fractions of the way to the default that shrinking tries for a changed value (after resetting it)
+SHRINK_FRACTIONS = (0.5, 0.25)
+#: counterexamples re-run to confirm, at most, before the search gives up confirming
+CONFIRM_ATTEMPTS = 3
+
+
+# ------------------------------------------------------------------------------------------------
+# the search space
+
+
+@dataclass(frozen=True)
+class Dimension:
+    """One searched parameter: a numeric range (``kind`` "float" or "int", ``log`` scale or not) or
+    ``choices`` (``kind`` "choice"); ``base`` is the value the search starts from and shrinks toward."""
+
+    name: str
+    kind: str
+    base: Any
+    low: float | None = None
+    high: float | None = None
+    log: bool = False
+    choices: tuple[Any, ...] = ()
+
+    def distribution(self):
+        """The Optuna distribution (choices are searched by index)."""
+        from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
+
+        if self.kind == "choice":
+            return CategoricalDistribution(tuple(range(len(self.choices))))
+        if self.kind == "int":
+            return IntDistribution(int(self.low), int(self.high), log=self.log)
+        return FloatDistribution(float(self.low), float(self.high), log=self.log)
+
+    def decode(self, raw: Any) -> Any:
+        """A sampled value as the parameter's value."""
+        if self.kind == "choice":
+            return self.choices[int(raw)]
+        if self.kind == "int":
+            return int(raw)
+        return round_sig(float(raw))
+
+    def encode(self, value: Any) -> Any:
+        """The inverse of :meth:`decode` (for enqueuing a known point)."""
+        if self.kind == "choice":
+            return self.choices.index(value)
+        return int(value) if self.kind == "int" else float(value)
+
+    def toward_base(self, value: Any, fraction: float = 0.5) -> Any:
+        """``value`` moved ``fraction`` of the way to the base (on the log scale for a log range), rounded like
+        a sample; ints move by at least one."""
+        if self.kind == "choice" or value == self.base:
+            return self.base
+        a, b = float(value), float(self.base)
+        if self.log and a > 0 and b > 0:
+            moved = math.exp(math.log(a) + fraction * (math.log(b) - math.log(a)))
+        else:
+            moved = a + fraction * (b - a)
+        if self.kind == "int":
+            return int(math.floor(moved) if a > b else math.ceil(moved))
+        return round_sig(moved)
+
+    def describe(self) -> str:
+        if self.kind == "choice":
+            return f"{self.name} in {{{', '.join(format_value(c) for c in self.choices)}}}"
+        scale = ", log" if self.log else ""
+        return f"{self.name} in [{format_value(self.low)}, {format_value(self.high)}{scale}]"
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "kind": self.kind, "base": _plain(self.base), "low": self.low, "high": self.high,
+                "log": self.log, "choices": [_plain(c) for c in self.choices]}
+
+
+def round_sig(x: float, digits: int = SIGNIFICANT) -> float:
+    """``x`` rounded to ``digits`` significant digits."""
+    if x == 0 or not math.isfinite(x):
+        return float(x)
+    return float(f"{x:.{digits}g}")
+
+
+def format_value(value: Any) -> str:
+    """A parameter value as ``--set`` takes it (tuples comma-separated)."""
+    if isinstance(value, (tuple, list)):
+        return ",".join(format_value(v) for v in value)
+    if isinstance(value, float):
+        return f"{value:.12g}"
+    return str(value)
+
+
+def _plain(value: Any) -> Any:
+    return list(value) if isinstance(value, tuple) else value
+
+
+def parse_vary(items: Iterable[str]) -> dict[str, str | None]:
+    """``--vary`` options: ``alpha,n,d`` (names), ``alpha=1e-3:10:log``, ``n=10:100`` or ``loss=logistic,exp``.
+
+    Returns name -> spec (None: the declared or derived range)."""
+    out: dict[str, str | None] = {}
+    for item in items:
+        item = item.strip()
+        if "=" in item:
+            name, spec = (s.strip() for s in item.split("=", 1))
+            pairs = [(name, spec)]
+        else:
+            pairs = [(name.strip(), None) for name in item.split(",") if name.strip()]
+        for name, spec in pairs:
+            if not name.isidentifier():
+                raise InputError(f"--vary {item!r}: {name!r} is not a parameter name")
+            if name in out:
+                raise InputError(f"--vary names {name!r} twice")
+            out[name] = spec
+    return out
+
+
+def _spec_from_text(name: str, spec: str, hint: Any) -> Any:
+    """A ``--vary name=spec`` range or choice list, in the form of a ``search_space`` entry."""
+    from theorycheck.verify.claim import coerce
+
+    if ":" in spec:
+        parts = spec.split(":")
+        if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in ("log", "lin")):
+            raise InputError(f"--vary {name}={spec}: a range looks like low:high or low:high:log")
+        low, high = (coerce(name, p, float) for p in parts[:2])
+        return (low, high, parts[2]) if len(parts) == 3 else (low, high)
+    return [coerce(name, v.strip(), hint) for v in spec.split(",") if v.strip()]
+
+
+def _dimension_from_spec(name: str, spec: Any, hint: Any, base: Any) -> Dimension:
+    """A declared entry: ``(low, high)`` / ``(low, high, "log"|"lin")`` a range, a list the choices."""
+    if isinstance(spec, list):
+        if not spec:
+            raise InputError(f"search range of {name!r} lists no choices")
+        choices = tuple(spec) if base in spec else (base, *spec)
+        return Dimension(name, "choice", base, choices=choices)
+    if not (isinstance(spec, tuple) and len(spec) in (2, 3)):
+        raise InputError(f"search range of {name!r} must be (low, high), (low, high, 'log') or a list of choices, "
+                         f"got {spec!r}")
+    if hint not in (int, float) or isinstance(base, bool):
+        raise InputError(f"parameter {name!r} is not a number: give its choices as a list, not a range")
+    low, high = float(spec[0]), float(spec[1])
+    scale = spec[2] if len(spec) == 3 else None
+    if scale not in (None, "log", "lin"):
+        raise InputError(f"search range of {name!r}: the scale must be 'log' or 'lin', got {scale!r}")
+    if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
+        raise InputError(f"search range of {name!r} needs finite low < high, got {low:g}, {high:g}")
+    log = scale == "log" or (scale is None and low > 0 and high / low >= LOG_RATIO)
+    if log and low <= 0:
+        raise InputError(f"search range of {name!r}: a log scale needs low > 0, got {low:g}")
+    low, high = min(low, float(base)), max(high, float(base))
+    if hint is int:
+        return Dimension(name, "int", int(base), math.ceil(low), math.floor(high), log)
+    return Dimension(name, "float", float(base), low, high, log)
+
+
+def _derived_dimension(name: str, hint: Any, base: Params, presets: Sequence[Params],
+                       named: bool = False) -> Dimension | None:
+    """An undeclared field's range from its type and preset values, clipped to what ``validate()`` admits
+    (each end found by bisection with the other fields at their base values); None if not searchable
+    (a check setting is searched only when ``named`` by ``--vary``)."""
+    value = getattr(base, name)
+    if hint is bool:
+        return Dimension(name, "choice", value, choices=(value, not value))
+    if hint not in (int, float) or (CHECK_SETTING.search(name) and not named):
+        return None
+    values = [float(getattr(p, name)) for p in presets] + [float(value)]
+    if min(values) <= 0:
+        return None  # zero or negative values are modes or offsets, not scales: declare a range to search them
+    if hint is int:
+        low, high = max(1, int(min(values)) // INT_SHRINK), int(max(values))
+    else:
+        low, high = min(values) / FLOAT_WIDEN, max(values) * FLOAT_WIDEN
+    low = _admissible_end(base, name, hint, float(value), float(low))
+    high = _admissible_end(base, name, hint, float(value), float(high))
+    if not low < high:
+        return None
+    log = low > 0 and high / low >= LOG_RATIO
+    if hint is int:
+        return Dimension(name, "int", int(value), int(low), int(high), log)
+    return Dimension(name, "float", float(value), float(low), float(high), log)
+
+
+def _admissible(base: Params, name: str, value: Any) -> bool:
+    try:
+        new = dataclasses.replace(base, **{name: value})  # type: ignore[type-var]
+        new.validate()
+    except (InputError, ValueError, TypeError):
+        return False
+    return True
+
+
+def _admissible_end(base: Params, name: str, hint: Any, inside: float, end: float, rounds: int = 40) -> float:
+    """The end of [inside, end] closest to ``end`` that ``validate()`` admits (bisection; log-scale when positive)."""
+    cast = int if hint is int else float
+    if _admissible(base, name, cast(round_sig(end) if hint is float else end)):
+        return cast(round_sig(end)) if hint is float else cast(end)
+    good, bad = inside, end
+    for _ in range(rounds):
+        mid = math.sqrt(good * bad) if good > 0 and bad > 0 else (good + bad) / 2
+        if hint is int:
+            mid = math.floor(mid) if bad > good else math.ceil(mid)
+            if mid in (good, bad):
+                break
+        if _admissible(base, name, cast(mid)):
+            good = mid
+        else:
+            bad = mid
+    rounded = round_sig(good)
+    return cast(rounded) if hint is float and _admissible(base, name, rounded) else cast(good)
+
+
+def search_space(claim: type[Claim], base: Params, vary: dict[str, str | None] | None = None) -> list[Dimension]:
+    """The searched dimensions of ``claim`` around ``base``: the fields named by ``vary`` (all searchable
+    fields when empty), each with its ``--vary`` spec, its ``Params.search_space`` entry, or a range
+    derived from its type and presets (see the module constants)."""
+    params_cls = type(base)
+    fields = [f.name for f in dataclasses.fields(base)]  # type: ignore[arg-type]
+    hints = typing.get_type_hints(params_cls)
+    declared: dict[str, Any] = dict(getattr(params_cls, "search_space", {}) or {})
+    unknown = sorted(set(declared) - set(fields))
+    if unknown:
+        raise InputError(f"{params_cls.__qualname__}.search_space names unknown parameter {unknown[0]!r}")
+    presets = [params_cls(), params_cls.quick(), params_cls.full()]
+    vary = dict(vary or {})
+    for name in vary:
+        if name not in fields:
+            raise InputError(f"--vary {name!r}: unknown parameter for {claim.id}; valid keys: {', '.join(fields)}")
+    dims = []
+    for name in (vary or fields):
+        spec = vary.get(name)
+        if spec is not None:
+            dim = _dimension_from_spec(name, _spec_from_text(name, spec, hints[name]), hints[name], getattr(base, name))
+        elif name in declared:
+            dim = None if declared[name] is None else _dimension_from_spec(name, declared[name], hints[name],
+                                                                           getattr(base, name))
+        else:
+            dim = _derived_dimension(name, hints[name], base, presets, named=name in vary)
+        if dim is None and name in vary:
+            raise InputError(f"--vary {name!r}: no search range for this {getattr(hints[name], '__name__', 'value')} "
+                             f"parameter; give one, e.g. --vary {name}=low:high or --vary {name}=a,b")
+        if dim is not None:
+            dims.append(dim)
+    if not dims and not vary:
+        raise InputError(f"claim {claim.id} has no searchable parameter; name ranges with --vary name=low:high")
+    return dims
+
+
+# ------------------------------------------------------------------------------------------------
+# cases and their outcomes
+
+
+@dataclass(frozen=True)
+class Case:
+    """A point of the search: the searched parameters' values and the seeds."""
+
+    values: tuple[tuple[str, Any], ...]
+    seeds: tuple[int, ...]
+
+    @classmethod
+    def of(cls, values: dict[str, Any], seeds: Sequence[int]) -> "Case":
+        return cls(tuple(sorted((k, _hashable(v)) for k, v in values.items())), tuple(int(s) for s in seeds))
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.values)
+
+
+def _hashable(value: Any) -> Any:
+    return tuple(value) if isinstance(value, list) else value
+
+
+@dataclass
+class Outcome:
+    """What one run of a case gave: verdict, worst check margin and where it was reached."""
+
+    verdict: str
+    margin: float | None
+    check: str | None
+    item: str | None
+    message: str
+    seconds: float
+    failed: list[str] = field(default_factory=list)
+
+    @classmethod
+    def of(cls, result: Result) -> "Outcome":
+        worst = worst_check(result)
+        failed = [c.name for c in result.checks if c.counted and c.passed is False]
+        return cls(result.verdict.value, None if worst is None else _finite(worst.margin),
+                   None if worst is None else worst.name, None if worst is None else worst.worst_item,
+                   result.message, float(result.seconds), failed)
+
+    @property
+    def objective(self) -> float:
+        """The value told to the optimizer (0 when no counted check decided)."""
+        return 0.0 if self.margin is None else min(self.margin, MARGIN_CAP)
+
+
+def _finite(x: float) -> float | None:
+    x = float(x)
+    if math.isnan(x):
+        return None
+    return x if math.isfinite(x) else MARGIN_CAP
+
+
+def worst_check(result: Result) -> CheckResult | None:
+    """The counted, decided check with the largest margin (> 1 violates): the trial's objective."""
+    decided = [c for c in result.checks if c.counted and c.passed is not None and not math.isnan(c.margin)]
+    return max(decided, key=lambda c: c.margin) if decided else None
+
+
+@dataclass
+class TrialRecord:
+    """One trial of the study: its case and, unless pruned, its outcome."""
+
+    number: int
+    case: Case
+    state: str  # "evaluated", "pruned" (outside the assumptions), "running" (another driver's)
+    outcome: Outcome | None = None
+    reason: str = ""
+
+    @property
+    def verdict(self) -> str | None:
+        return None if self.outcome is None else self.outcome.verdict
+
+    @property
+    def margin(self) -> float | None:
+        return None if self.outcome is None else self.outcome.margin
+
+
+@dataclass
+class Counterexample:
+    """A trial that disagreed, its confirmation run, and the shrunk case with the steps that led to it."""
+
+    trial: TrialRecord
+    confirmed: bool
+    confirmation: Outcome
+    shrunk: Case
+    shrunk_outcome: Outcome
+    steps: list[str]
+    shrink_runs: int
+
+
+# ------------------------------------------------------------------------------------------------
+# the report
+
+
+@dataclass
+class FalsifyReport:
+    """Everything a falsification search found; ``command(case)`` is the reproducer of a case."""
+
+    claim: str
+    preset: str
+    dimensions: list[Dimension]
+    fixed: dict[str, Any]
+    base_seeds: list[int]
+    search_seeds: bool
+    level: float
+    budget: int
+    batch: int
+    sampler_seed: int
+    study: str
+    storage: str
+    claim_files: list[str]
+    trials: list[TrialRecord]
+    counterexample: Counterexample | None
+    unconfirmed: list[tuple[TrialRecord, Outcome]]
+    seconds: float
+    evaluated_now: int
+
+    @property
+    def evaluated(self) -> list[TrialRecord]:
+        return [t for t in self.trials if t.state == "evaluated"]
+
+    @property
+    def pruned(self) -> list[TrialRecord]:
+        return [t for t in self.trials if t.state == "pruned"]
+
+    def by_verdict(self, verdict: str) -> list[TrialRecord]:
+        return [t for t in self.evaluated if t.verdict == verdict]
+
+    @property
+    def counterexamples(self) -> list[TrialRecord]:
+        return sorted(self.by_verdict("disagrees"), key=lambda t: -(t.margin or 0.0))
+
+    @property
+    def inconclusive(self) -> list[TrialRecord]:
+        return self.by_verdict("inconclusive")
+
+    @property
+    def errors(self) -> list[TrialRecord]:
+        return self.by_verdict("error")
+
+    def worst(self, top: int = 5) -> list[TrialRecord]:
+        """The decided trials (agrees or disagrees) with the largest margins."""
+        decided = [t for t in self.evaluated if t.verdict in ("agrees", "disagrees") and t.margin is not None]
+        return sorted(decided, key=lambda t: (-t.margin, t.number))[:top]
+
+    @property
+    def base_values(self) -> dict[str, Any]:
+        return {d.name: d.base for d in self.dimensions}
+
+    def changed(self, case: Case) -> dict[str, Any]:
+        """The parameters of ``case`` that differ from the base."""
+        base = self.base_values
+        return {k: v for k, v in case.values if _hashable(base.get(k)) != v}
+
+    def command(self, case: Case) -> str:
+        """A ``theorycheck run`` command line that reproduces ``case``."""
+        parts = ["theorycheck", "run", self.claim]
+        if self.preset != "default":
+            parts.append(f"--{self.preset}")
+        for path in self.claim_files:
+            parts += ["--claims", path]
+        sets = {**self.fixed, **self.changed(case)}
+        for key in sorted(sets):
+            parts += ["--set", f"{key}={format_value(sets[key])}"]
+        parts += ["--seeds", seed_spec(case.seeds)]
+        if self.level != DEFAULT_LEVEL:
+            parts += ["--level", f"{self.level:g}"]
+        return " ".join(shlex.quote(p) for p in parts)
+
+    def to_json(self, top: int = 5) -> dict[str, Any]:
+        def trial(t: TrialRecord) -> dict[str, Any]:
+            out = {"number": t.number, "state": t.state, "params": {k: _plain(v) for k, v in t.case.values},
+                   "changed": {k: _plain(v) for k, v in self.changed(t.case).items()}, "seeds": list(t.case.seeds),
+                   "command": self.command(t.case)}
+            if t.outcome is not None:
+                out.update(outcome_json(t.outcome))
+            if t.reason:
+                out["reason"] = t.reason
+            return out
+
+        ce = self.counterexample
+        return {
+            "schema": 1, "kind": "falsify", "claim": self.claim, "preset": self.preset, "study": self.study,
+            "storage": self.storage, "budget": self.budget, "batch": self.batch, "sampler_seed": self.sampler_seed,
+            "level": self.level, "fixed": {k: _plain(v) for k, v in self.fixed.items()},
+            "base_seeds": self.base_seeds, "search_seeds": self.search_seeds,
+            "space": [d.to_json() for d in self.dimensions],
+            "counts": {"trials": len(self.trials), "evaluated": len(self.evaluated), "pruned": len(self.pruned),
+                       "agrees": len(self.by_verdict("agrees")), "disagrees": len(self.counterexamples),
+                       "inconclusive": len(self.inconclusive), "errors": len(self.errors),
+                       "evaluated_now": self.evaluated_now},
+            "worst": [trial(t) for t in self.worst(top)],
+            "counterexample": None if ce is None else {
+                "trial": trial(ce.trial), "confirmed": ce.confirmed, "confirmation": outcome_json(ce.confirmation),
+                "shrunk": {"params": {k: _plain(v) for k, v in ce.shrunk.values},
+                           "changed": {k: _plain(v) for k, v in self.changed(ce.shrunk).items()},
+                           "seeds": list(ce.shrunk.seeds), "command": self.command(ce.shrunk),
+                           **outcome_json(ce.shrunk_outcome)},
+                "shrink_steps": ce.steps, "shrink_runs": ce.shrink_runs},
+            "unconfirmed": [{**trial(t), "rerun": outcome_json(o)} for t, o in self.unconfirmed],
+            "inconclusive": [trial(t) for t in self.inconclusive],
+            "errors": [trial(t) for t in self.errors],
+            "trials": [trial(t) for t in self.trials],
+            "seconds": round(self.seconds, 3),
+        }
+
+
+def outcome_json(outcome: Outcome) -> dict[str, Any]:
+    return {"verdict": outcome.verdict, "margin": outcome.margin, "check": outcome.check, "item": outcome.item,
+            "message": outcome.message, "seconds": round(outcome.seconds, 4), "failed": outcome.failed}
+
+
+def seed_spec(seeds: Sequence[int]) -> str:
+    """``--seeds`` text for ``seeds``: ``a:b`` for a contiguous block (one seed included), else ``a,b,c``."""
+    seeds = list(seeds)
+    if seeds == list(range(seeds[0], seeds[0] + len(seeds))):
+        return f"{seeds[0]}:{seeds[0] + len(seeds)}"
+    return ",".join(str(s) for s in seeds)
+
+
+# ------------------------------------------------------------------------------------------------
+# the search
+
+
+@dataclass
+class _Context:
+    """What evaluating a case needs (the claim, its base, where runs go)."""
+
+    claim: type[Claim]
+    preset: str
+    fixed: dict[str, Any]
+    level: float
+    device: str
+    claim_files: tuple[str, ...]
+    store: Any
+    pool: Any
+
+    def params(self, case: Case) -> Params:
+        return build_params(self.claim, self.preset, {**self.fixed, **case.params})
+
+    def run(self, cases: Sequence[Case], fresh: bool = False) -> list[Result]:
+        """Run ``cases`` through the executor (served from the store unless ``fresh``); results in input order."""
+        results: list[Result | None] = [None] * len(cases)
+        units = []
+        for i, case in enumerate(cases):
+            params = self.params(case)
+            cached = None if fresh or self.store is None else self.store.get(self.claim, params.as_dict(),
+                                                                                list(case.seeds), self.level)
+            if cached is not None:
+                results[i] = cached
+            else:
+                units.append(WorkUnit(i, self.claim.id, params.as_dict(), case.seeds, self.preset, self.device,
+                                      self.claim_files, self.level))
+        for i, result in self.pool.run(units):
+            results[i] = result
+            if self.store is not None and result.verdict is not Verdict.ERROR:
+                self.store.put(result, self.claim)
+        return results  # type: ignore[return-value]
+
+
+def study_name(claim: type[Claim], preset: str, fixed: dict[str, Any], dims: Sequence[Dimension],
+               base_seeds: Sequence[int], search_seeds: bool, level: float, sampler_seed: int, batch: int) -> str:
+    """``falsify:<claim>:<hash>``: one study per claim code and search configuration (the budget excluded)."""
+    config = {"claim": claim.id, "code": code_hash(claim), "preset": preset,
+              "fixed": {k: _plain(v) for k, v in sorted(fixed.items())}, "space": [d.to_json() for d in dims],
+              "seeds": list(base_seeds), "search_seeds": search_seeds, "level": level, "sampler_seed": sampler_seed,
+              "batch": batch}
+    digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
+    return f"falsify:{claim.id}:{digest}"
+
+
+def default_storage(store: Any) -> str | None:
+    """``sqlite:///<store>/falsify.sqlite`` beside the results store's index (None without a store)."""
+    if store is None:
+        return None
+    root = os.path.abspath(store.root)
+    os.makedirs(root, exist_ok=True)
+    return f"sqlite:///{os.path.join(root, 'falsify.sqlite')}"
+
+
+def _open_study(storage: str | None, name: str, config: dict[str, Any]):
+    """Create or load the study; refuse one whose stored configuration differs."""
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
+    try:
+        study = optuna.create_study(storage=storage, study_name=name, direction="maximize", load_if_exists=True)
+    except Exception as err:  # a bad URL or an unreadable database: one line, in words
+        raise InputError(f"cannot open the falsification study at {_redact(storage)!r}: "
+                         f"{type(err).__name__}: {str(err).splitlines()[0]}") from None
+    stored = study.user_attrs.get("config")
+    if stored is None:
+        study.set_user_attr("config", config)
+    elif stored != json.loads(json.dumps(config, default=str)):
+        raise InputError(f"study {name!r} was created with another configuration; choose another --study name")
+    return study
+
+
+def _redact(url: str | None) -> str:
+    return "memory" if url is None else re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
+
+
+def _sampler(seed: int, trials_so_far: int):
+    """TPE seeded from the sampler seed and the study's length: the same history gives the same next batch."""
+    import optuna
+
+    derived = int(hashlib.sha256(f"{seed}:{trials_so_far}".encode()).hexdigest()[:8], 16)
+    return optuna.samplers.TPESampler(seed=derived, n_startup_trials=STARTUP_TRIALS, multivariate=True,
+                                      constant_liar=True)
+
+
+def _driver() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _dead_local_driver(driver: str | None) -> bool:
+    """Whether ``driver`` ("host:pid") is a process of this host that no longer runs."""
+    if not driver or ":" not in driver:
+        return False
+    host, pid = driver.rsplit(":", 1)
+    if host != socket.gethostname() or not pid.isdigit():
+        return False
+    if int(pid) == os.getpid():
+        return True  # an earlier search of this process that stopped mid-batch
+    try:
+        os.kill(int(pid), 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False
+    return False
+
+
+def _case_attrs(case: Case) -> dict[str, Any]:
+    return {"values": {k: _plain(v) for k, v in case.values}, "seeds": list(case.seeds)}
+
+
+def _case_from_attrs(attrs: dict[str, Any]) -> Case:
+    return Case.of(attrs["values"], attrs["seeds"])
+
+
+def falsify(
+    claim: type[Claim],
+    *,
+    budget: int = 40,
+    preset: str = "default",
+    seeds: Sequence[int] | int | str | None = None,
+    vary: dict[str, str | None] | Sequence[str] | None = None,
+    fixed: dict[str, Any] | None = None,
+    search_seeds: bool = True,
+    level: float = DEFAULT_LEVEL,
+    device: str = "auto",
+    executor: str = "local",
+    executor_options: dict[str, Any] | None = None,
+    batch: int = 4,
+    sampler_seed: int = 0,
+    storage: str | None = None,
+    study: str | None = None,
+    store: Any = None,
+    claim_files: Iterable[str] = (),
+    shrink_budget: int = 32,
+    on_trial: Callable[[TrialRecord], None] | None = None,
+) -> FalsifyReport:
+    """Search ``claim``'s admissible parameters (and seed blocks) for a case that disagrees.
+
+    ``budget`` evaluated trials in all (trials already stored in the study count; rounded up to whole
+    batches of ``batch``); ``vary`` restricts the search to some parameters (``--vary`` syntax);
+    ``fixed`` overrides hold for every trial; ``storage`` an Optuna storage URL (default: ``falsify.sqlite``
+    in ``store``; in memory without either); ``study`` a study name (default derived from the claim's code
+    and the configuration). Returns a :class:`FalsifyReport`.
+    """
+    try:
+        import optuna  # noqa: F401
+    except ImportError:
+        raise InputError("falsify needs Optuna: pip install 'theorycheck[falsify]'") from None
+    if budget < 1:
+        raise InputError(f"--budget must be at least 1, got {budget}")
+    if batch < 1:
+        raise InputError(f"--batch must be at least 1, got {batch}")
+    if shrink_budget < 0:
+        raise InputError(f"--shrink-budget must be non-negative, got {shrink_budget}")
+    start = time.perf_counter()
+    fixed = dict(fixed or {})
+    level = check_level(level)
+    base = build_params(claim, preset, fixed)
+    base_seeds = check_seeds(seeds, claim, preset)
+    vary_specs = parse_vary(vary) if isinstance(vary, (list, tuple)) else dict(vary or {})
+    dims = search_space(claim, base, vary_specs)
+    clash = sorted(set(fixed) & {d.name for d in dims})
+    if clash:
+        raise InputError(f"parameter {clash[0]!r} is both fixed (--set) and searched (--vary)")
+    budget = -(-budget // batch) * batch
+    claim_files = tuple(str(p) for p in claim_files)
+    storage = storage or default_storage(store)
+    name = study or study_name(claim, preset, fixed, dims, base_seeds, search_seeds, level, sampler_seed, batch)
+    config = {"claim": claim.id, "preset": preset, "fixed": {k: _plain(v) for k, v in fixed.items()},
+              "space": [d.to_json() for d in dims], "seeds": base_seeds, "search_seeds": search_seeds,
+              "level": level, "sampler_seed": sampler_seed, "batch": batch}
+    optuna_study = _open_study(storage, name, config)
+    distributions = {d.name: d.distribution() for d in dims}
+    if search_seeds:
+        from optuna.distributions import IntDistribution
+
+        distributions[SEED_OFFSET] = IntDistribution(0, SEED_OFFSETS - 1)
+    if not optuna_study.trials:  # the first trial is the base point itself
+        first = {d.name: d.encode(d.base) for d in dims}
+        if search_seeds:
+            first[SEED_OFFSET] = 0
+        optuna_study.enqueue_trial(first)
+
+    def case_of(raw: dict[str, Any]) -> Case:
+        values = {d.name: d.decode(raw[d.name]) for d in dims}
+        offset = int(raw.get(SEED_OFFSET, 0))
+        return Case.of(values, [s + offset for s in base_seeds])
+
+    def refusal(case: Case) -> str | None:
+        try:
+            build_params(claim, preset, {**fixed, **case.params})
+        except InputError as err:
+            return str(err)
+        return None
+
+    evaluated_now = 0
+    with make_executor(executor, **(executor_options or {})) as pool:
+        ctx = _Context(claim, preset, fixed, level, device, claim_files, store, pool)
+        evaluated_now += _adopt_orphans(optuna_study, ctx)
+        asks = 0
+        while True:
+            from optuna.trial import TrialState
+
+            trials = optuna_study.get_trials(deepcopy=False)
+            done = sum(t.state in (TrialState.COMPLETE, TrialState.FAIL) for t in trials)
+            if done >= budget or asks > MAX_ASKS_PER_TRIAL * budget:
+                break
+            optuna_study.sampler = _sampler(sampler_seed, len(trials))
+            pending: list[tuple[Any, Case]] = []
+            while len(pending) < min(batch, budget - done) and asks <= MAX_ASKS_PER_TRIAL * budget:
+                trial = optuna_study.ask(distributions)
+                asks += 1
+                case = case_of(trial.params)
+                trial.set_user_attr("case", _case_attrs(case))
+                why = refusal(case)
+                if why is not None:
+                    trial.set_user_attr("pruned", why)
+                    optuna_study.tell(trial, state=TrialState.PRUNED)
+                    continue
+                trial.set_user_attr("driver", _driver())
+                pending.append((trial, case))
+            results = ctx.run([c for _, c in pending])
+            for (trial, case), result in zip(pending, results):
+                _tell(optuna_study, trial, Outcome.of(result))
+                evaluated_now += 1
+                if on_trial is not None:
+                    on_trial(TrialRecord(trial.number, case, "evaluated", Outcome.of(result)))
+        records = _records(optuna_study)
+        counterexample, unconfirmed = _settle(optuna_study, records, ctx, dims, base_seeds, batch, shrink_budget)
+    return FalsifyReport(claim.id, preset, dims, fixed, base_seeds, search_seeds, level, budget, batch, sampler_seed,
+                         name, _redact(storage), list(claim_files), records, counterexample, unconfirmed,
+                         time.perf_counter() - start, evaluated_now)
+
+
+def _tell(study: Any, trial: Any, outcome: Outcome) -> None:
+    """Record the outcome on the trial and tell the optimizer (an error is a failed trial)."""
+    from optuna.trial import TrialState
+
+    number = trial if isinstance(trial, int) else trial.number
+    trial_id = study._storage.get_trial_id_from_study_id_trial_number(study._study_id, number)
+    study._storage.set_trial_user_attr(trial_id, "outcome", outcome_json(outcome))
+    if outcome.verdict == Verdict.ERROR.value:
+        study.tell(number, state=TrialState.FAIL)
+    else:
+        study.tell(number, outcome.objective)
+
+
+def _adopt_orphans(study: Any, ctx: _Context) -> int:
+    """Finish the trials a killed search of this host left running (same case, served from the store if it
+    was stored before the kill), so that the study continues as if it had not been stopped."""
+    from optuna.trial import TrialState
+
+    orphans = [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
+               if "case" in t.user_attrs and _dead_local_driver(t.user_attrs.get("driver"))]
+    if not orphans:
+        return 0
+    results = ctx.run([_case_from_attrs(t.user_attrs["case"]) for t in orphans])
+    for trial, result in zip(orphans, results):
+        _tell(study, trial.number, Outcome.of(result))
+    return len(orphans)
+
+
+def _records(study: Any) -> list[TrialRecord]:
+    from optuna.trial import TrialState
+
+    out = []
+    for t in study.get_trials(deepcopy=False):
+        if "case" not in t.user_attrs:
+            continue
+        case = _case_from_attrs(t.user_attrs["case"])
+        if t.state == TrialState.PRUNED:
+            out.append(TrialRecord(t.number, case, "pruned", reason=t.user_attrs.get("pruned", "")))
+        elif t.state in (TrialState.COMPLETE, TrialState.FAIL) and "outcome" in t.user_attrs:
+            out.append(TrialRecord(t.number, case, "evaluated", _outcome_from_json(t.user_attrs["outcome"])))
+        elif t.state == TrialState.RUNNING:
+            out.append(TrialRecord(t.number, case, "running"))
+    return out
+
+
+def _outcome_from_json(data: dict[str, Any]) -> Outcome:
+    return Outcome(data["verdict"], data.get("margin"), data.get("check"), data.get("item"), data.get("message", ""),
+                   float(data.get("seconds", 0.0)), list(data.get("failed", [])))
+
+
+# ------------------------------------------------------------------------------------------------
+# confirming and shrinking a counterexample
+
+
+def _settle(study: Any, records: list[TrialRecord], ctx: _Context, dims: Sequence[Dimension],
+            base_seeds: Sequence[int], batch: int, shrink_budget: int
+            ) -> tuple[Counterexample | None, list[tuple[TrialRecord, Outcome]]]:
+    """Confirm the worst counterexamples (up to CONFIRM_ATTEMPTS) by a fresh run; shrink the first confirmed.
+    A settled counterexample is kept in the study, so a repeated search reports it without re-running."""
+    candidates = sorted((t for t in records if t.verdict == "disagrees"), key=lambda t: (-(t.margin or 0.0), t.number))
+    unconfirmed: list[tuple[TrialRecord, Outcome]] = []
+    settled = study.user_attrs.get("settled", {})
+    for trial in candidates[:CONFIRM_ATTEMPTS]:
+        key = f"{trial.number}:{shrink_budget}"
+        if key in settled:
+            data = settled[key]
+            confirmation = _outcome_from_json(data["confirmation"])
+            if not data["confirmed"]:
+                unconfirmed.append((trial, confirmation))
+                continue
+            return Counterexample(trial, True, confirmation, _case_from_attrs(data["shrunk"]),
+                                  _outcome_from_json(data["shrunk_outcome"]), data["steps"],
+                                  data["shrink_runs"]), unconfirmed
+        (rerun,) = ctx.run([trial.case], fresh=True)
+        confirmation = Outcome.of(rerun)
+        confirmed = _still_fails(confirmation, trial.outcome.check)
+        if not confirmed:
+            settled[key] = {"confirmed": False, "confirmation": outcome_json(confirmation)}
+            study.set_user_attr("settled", settled)
+            unconfirmed.append((trial, confirmation))
+            continue
+        shrunk, shrunk_outcome, steps, runs = shrink(trial.case, confirmation, rerun, ctx, dims, base_seeds, batch,
+                                                     shrink_budget)
+        settled[key] = {"confirmed": True, "confirmation": outcome_json(confirmation),
+                        "shrunk": _case_attrs(shrunk), "shrunk_outcome": outcome_json(shrunk_outcome),
+                        "steps": steps, "shrink_runs": runs}
+        study.set_user_attr("settled", settled)
+        return Counterexample(trial, True, confirmation, shrunk, shrunk_outcome, steps, runs), unconfirmed
+    return None, unconfirmed
+
+
+def _still_fails(outcome: Outcome, check: str | None) -> bool:
+    """Disagrees, failing the same check (a different failure is a different counterexample)."""
+    return outcome.verdict == Verdict.DISAGREES.value and check in outcome.failed
+
+
+def _simpler(case: Case, result: Result, check: str, dims: Sequence[Dimension],
+             base_seeds: Sequence[int]) -> list[tuple[Case, str]]:
+    """Simplifications of ``case``, most simplifying first: reset every changed parameter at once, reset one,
+    the base seed block, the worst seed alone, then move one value a half, then a quarter of the way to its
+    default (duplicates dropped)."""
+    by_name = {d.name: d for d in dims}
+    values = case.params
+    changed = [n for n in sorted(values) if values[n] != _hashable(by_name[n].base)]
+    out: list[tuple[Case, str]] = []
+    if len(changed) > 1:
+        out.append((Case.of({**values, **{n: by_name[n].base for n in changed}}, case.seeds),
+                    "reset " + ", ".join(changed)))
+    for n in changed:
+        out.append((Case.of({**values, n: by_name[n].base}, case.seeds), f"reset {n}"))
+    if len(case.seeds) == len(base_seeds) and tuple(case.seeds) != tuple(base_seeds):
+        out.append((Case.of(values, base_seeds), "default seed block"))
+    failing = next((c for c in result.checks if c.name == check), None)
+    if len(case.seeds) > 1 and failing is not None and failing.worst_seed is not None:
+        out.append((Case.of(values, [failing.worst_seed]), f"worst seed {failing.worst_seed} alone"))
+    elif len(case.seeds) == 1 < len(base_seeds) and case.seeds[0] != base_seeds[0]:
+        out.append((Case.of(values, base_seeds[:1]), f"seed {base_seeds[0]}"))
+    for fraction in SHRINK_FRACTIONS:
+        for n in changed:
+            moved = by_name[n].toward_base(values[n], fraction)
+            if moved not in (values[n], _hashable(by_name[n].base)):
+                out.append((Case.of({**values, n: moved}, case.seeds), f"{n} -> {format_value(moved)}"))
+    return list(dict((c, (c, why)) for c, why in out).values())
+
+
+def shrink(case: Case, outcome: Outcome, result: Result, ctx: _Context, dims: Sequence[Dimension],
+           base_seeds: Sequence[int], batch: int, budget: int) -> tuple[Case, Outcome, list[str], int]:
+    """Greedy shrinking: evaluate the simplifications of the current case ``batch`` at a time, in a fixed order,
+    and move to the first that still fails the same check; stop when none does or ``budget`` runs are spent.
+    Returns the shrunk case, its outcome, the accepted steps and the number of runs."""
+    check = outcome.check
+    steps: list[str] = []
+    runs = 0
+    while runs < budget:
+        candidates = _simpler(case, result, check, dims, base_seeds)
+        moved = False
+        for i in range(0, len(candidates), batch):
+            chunk = candidates[i:i + batch][:budget - runs]
+            if not chunk:
+                break
+            results = ctx.run([c for c, _ in chunk])
+            runs += len(chunk)
+            hit = next(((c, why, r) for (c, why), r in zip(chunk, results) if _still_fails(Outcome.of(r), check)), None)
+            if hit is not None:
+                case, why, result = hit
+                outcome = Outcome.of(result)
+                steps.append(why)
+                moved = True
+                break
+        if not moved:
+            break
+    return case, outcome, steps, runs
