@@ -111,7 +111,8 @@ def print_falsify(report: FalsifyReport, console: Console, top: int = 5) -> None
         console.print(f"  not reproduced by a fresh run (noise?): trial #{t.number} -> {rerun.verdict}: "
                       f"{report.command(t.case)}", markup=False, soft_wrap=True)
     if report.inconclusive:
-        console.print(f"\n[yellow]inconclusive[/]: {len(report.inconclusive)} trials (never counted as counterexamples)")
+        console.print(f"\n[yellow]inconclusive[/]: {len(report.inconclusive)} trials "
+                      "(never counted as counterexamples)")
         _grouped(report, report.inconclusive, console)
     if report.errors:
         console.print(f"\n[bold red]errors[/]: {len(report.errors)} trials (diverged training, failed solvers or "

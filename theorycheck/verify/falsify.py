@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import importlib.util
 import json
 import math
 import os
@@ -44,10 +45,8 @@ import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
-import numpy as np
-
 from theorycheck.errors import InputError
-from theorycheck.verify.claim import CheckResult, Claim, Params, Verdict
+from theorycheck.verify.claim import CheckResult, Claim, Params, Verdict, coerce
 from theorycheck.verify.executors import WorkUnit, make_executor
 from theorycheck.verify.provenance import code_hash
 from theorycheck.verify.runner import Result, build_params, check_seeds
@@ -63,7 +62,8 @@ STARTUP_TRIALS = 8
 SIGNIFICANT = 4
 #: a ratio high/low at or above which a range without a declared scale is searched on a log scale
 LOG_RATIO = 10.0
-#: undeclared ranges: floats from min(presets)/FLOAT_WIDEN to max(presets)*FLOAT_WIDEN; ints from min(presets)/INT_SHRINK
+#: undeclared ranges: floats from min(presets)/FLOAT_WIDEN to max(presets)*FLOAT_WIDEN;
+#: ints from min(presets)/INT_SHRINK to max(presets)
 FLOAT_WIDEN = 10.0
 INT_SHRINK = 4
 #: names that read as settings of a check rather than of the theorem (tolerances, z-scores, the wrong factors of
@@ -188,8 +188,6 @@ def parse_vary(items: Iterable[str]) -> dict[str, str | None]:
 
 def _spec_from_text(name: str, spec: str, hint: Any) -> Any:
     """A ``--vary name=spec`` range or choice list, in the form of a ``search_space`` entry."""
-    from theorycheck.verify.claim import coerce
-
     if ":" in spec:
         parts = spec.split(":")
         if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in ("log", "lin")):
@@ -608,7 +606,6 @@ def _open_study(storage: str | None, name: str, config: dict[str, Any]):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    warnings.filterwarnings("ignore", category=optuna.exceptions.ExperimentalWarning)
     try:
         study = optuna.create_study(storage=storage, study_name=name, direction="maximize", load_if_exists=True)
     except Exception as err:  # a bad URL or an unreadable database: one line, in words
@@ -631,8 +628,10 @@ def _sampler(seed: int, trials_so_far: int):
     import optuna
 
     derived = int(hashlib.sha256(f"{seed}:{trials_so_far}".encode()).hexdigest()[:8], 16)
-    return optuna.samplers.TPESampler(seed=derived, n_startup_trials=STARTUP_TRIALS, multivariate=True,
-                                      constant_liar=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # multivariate TPE
+        return optuna.samplers.TPESampler(seed=derived, n_startup_trials=STARTUP_TRIALS, multivariate=True,
+                                          constant_liar=True)
 
 
 def _driver() -> str:
@@ -695,10 +694,8 @@ def falsify(
     in ``store``; in memory without either); ``study`` a study name (default derived from the claim's code
     and the configuration). Returns a :class:`FalsifyReport`.
     """
-    try:
-        import optuna  # noqa: F401
-    except ImportError:
-        raise InputError("falsify needs Optuna: pip install 'theorycheck[falsify]'") from None
+    if importlib.util.find_spec("optuna") is None:
+        raise InputError("falsify needs Optuna: pip install 'theorycheck[falsify]'")
     if budget < 1:
         raise InputError(f"--budget must be at least 1, got {budget}")
     if batch < 1:
@@ -709,6 +706,7 @@ def falsify(
     fixed = dict(fixed or {})
     level = check_level(level)
     base = build_params(claim, preset, fixed)
+    fixed = {k: getattr(base, k) for k in fixed}  # typed: --set n=50 and n=50.0 are one study
     base_seeds = check_seeds(seeds, claim, preset)
     vary_specs = parse_vary(vary) if isinstance(vary, (list, tuple)) else dict(vary or {})
     dims = search_space(claim, base, vary_specs)
@@ -755,7 +753,8 @@ def falsify(
             from optuna.trial import TrialState
 
             trials = optuna_study.get_trials(deepcopy=False)
-            done = sum(t.state in (TrialState.COMPLETE, TrialState.FAIL) for t in trials)
+            # another driver's running trials count: it will tell them
+            done = sum(t.state in (TrialState.COMPLETE, TrialState.FAIL, TrialState.RUNNING) for t in trials)
             if done >= budget or asks > MAX_ASKS_PER_TRIAL * budget:
                 break
             optuna_study.sampler = _sampler(sampler_seed, len(trials))
@@ -763,6 +762,7 @@ def falsify(
             while len(pending) < min(batch, budget - done) and asks <= MAX_ASKS_PER_TRIAL * budget:
                 trial = optuna_study.ask(distributions)
                 asks += 1
+                trial.set_user_attr("driver", _driver())
                 case = case_of(trial.params)
                 trial.set_user_attr("case", _case_attrs(case))
                 why = refusal(case)
@@ -770,7 +770,6 @@ def falsify(
                     trial.set_user_attr("pruned", why)
                     optuna_study.tell(trial, state=TrialState.PRUNED)
                     continue
-                trial.set_user_attr("driver", _driver())
                 pending.append((trial, case))
             results = ctx.run([c for _, c in pending])
             for (trial, case), result in zip(pending, results):
@@ -804,7 +803,11 @@ def _adopt_orphans(study: Any, ctx: _Context) -> int:
     from optuna.trial import TrialState
 
     orphans = [t for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,))
-               if "case" in t.user_attrs and _dead_local_driver(t.user_attrs.get("driver"))]
+               if _dead_local_driver(t.user_attrs.get("driver"))]
+    unfinished = [t for t in orphans if "case" not in t.user_attrs or "pruned" in t.user_attrs]
+    for trial in unfinished:  # killed between asking and recording the case, or refused and not yet told
+        study.tell(trial.number, state=TrialState.PRUNED)
+    orphans = [t for t in orphans if t not in unfinished]
     if not orphans:
         return 0
     results = ctx.run([_case_from_attrs(t.user_attrs["case"]) for t in orphans])
