@@ -184,6 +184,19 @@ def test_points_outside_the_assumptions_are_pruned(planted, tmp_path):
     assert len(report.evaluated) == 8 and all(t.case.seeds == (0, 1, 2, 3) for t in report.evaluated)
 
 
+def test_errors_are_reported_apart_and_a_database_url_works_without_a_store(toy_claims, tmp_path, cli):
+    """Diverged training is an error trial: never a counterexample, not a point of the landscape."""
+    cls = load_claims([toy_claims])["toy.nan"]
+    url = f"sqlite:///{tmp_path / 'studies.db'}"
+    report = falsify(cls, budget=4, preset="quick", storage=url, device="cpu", claim_files=[toy_claims])
+    assert len(report.errors) == 4 and report.counterexample is None and not report.worst()
+    assert all("diverged" in t.outcome.message for t in report.errors)
+    assert report.storage == url and (tmp_path / "studies.db").is_file()
+    code, stdout, _ = cli("falsify", "toy.nan", "--claims", toy_claims, "--quick", "--budget", "4", "--storage", url,
+                          "--device", "cpu", "--store", str(tmp_path / "store"))
+    assert code == 2 and "errors: 4 trials" in stdout  # nothing could be decided: an error, as for `run`
+
+
 # ------------------------------------------------------------------------------------------------
 # executors, resuming
 

@@ -375,7 +375,7 @@ def falsify(
     store_path: Optional[Path] = typer.Option(None, "--store", help="results store (default ./.theorycheck)"),
 ) -> None:
     """Search a claim's admissible parameters and seeds for a counterexample; exit 1 if one is found and
-    confirmed, 0 if none is found within the budget."""
+    confirmed, 0 if none is found within the budget, 2 if every trial was an error."""
     from theorycheck.report.documents import write_atomic
     from theorycheck.report.falsify import falsify_figures, print_falsify
     from theorycheck.verify.executors import EXECUTORS
@@ -409,6 +409,8 @@ def falsify(
         write_atomic(out / "falsify.json", json.dumps(report.to_json(top), indent=2) + "\n")
         paths = falsify_figures(report, out)
         err_console.print(f"wrote {out}/falsify.json and {len(paths)} figure files")
+    if report.evaluated and all(t.verdict == "error" for t in report.evaluated):
+        raise typer.Exit(2)
     raise typer.Exit(1 if report.counterexample is not None else 0)
 
 

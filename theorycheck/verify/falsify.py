@@ -18,8 +18,11 @@ trial order; the sampler is re-seeded at each batch from the sampler seed and th
 already in the study, so the same seed gives the same trials on every executor, and a search that is
 stopped and started again with a larger budget continues exactly where it stopped (the budget is
 rounded up to whole batches). The study lives in an Optuna storage — ``falsify.sqlite`` in the results
-store by default, or any database URL — so a killed search resumes from its stored trials and several
-drivers can share one study. Each run is also written to the results store.
+store by default, or any database URL — so a killed search resumes from its stored trials (the trials it
+left running are run again, or served from the store) and several drivers can share one study (while
+another driver has trials running, a driver mixes its own identity into the sampler seed, so that the two
+draw apart; their trials are then no longer reproducible from the sampler seed alone). Each run is also
+written to the results store.
 
 A counterexample is re-run once from scratch (bypassing the store) to confirm it is not noise, then
 *shrunk* as property-based testing tools do: candidates that reset a changed parameter to its default,
@@ -75,6 +78,8 @@ MARGIN_CAP = 1e12
 MAX_ASKS_PER_TRIAL = 20
 #: fractions of the way to the default that shrinking tries for a changed value (after resetting it)
 SHRINK_FRACTIONS = (0.5, 0.25)
+#: tries at opening a study (drivers started together race to create the database's tables)
+OPEN_ATTEMPTS = 4
 #: counterexamples re-run to confirm, at most, before the search gives up confirming
 CONFIRM_ATTEMPTS = 3
 
@@ -606,11 +611,17 @@ def _open_study(storage: str | None, name: str, config: dict[str, Any]):
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    try:
-        study = optuna.create_study(storage=storage, study_name=name, direction="maximize", load_if_exists=True)
-    except Exception as err:  # a bad URL or an unreadable database: one line, in words
-        raise InputError(f"cannot open the falsification study at {_redact(storage)!r}: "
-                         f"{type(err).__name__}: {str(err).splitlines()[0]}") from None
+    for attempt in range(OPEN_ATTEMPTS):
+        try:
+            study = optuna.create_study(storage=storage, study_name=name, direction="maximize", load_if_exists=True)
+            break
+        except Exception as err:  # a bad URL or an unreadable database: one line, in words
+            racing = type(err).__name__ in ("IntegrityError", "OperationalError")  # drivers creating one database
+            if racing and attempt + 1 < OPEN_ATTEMPTS:
+                time.sleep(0.5 * (attempt + 1))
+                continue
+            raise InputError(f"cannot open the falsification study at {_redact(storage)!r}: "
+                             f"{type(err).__name__}: {str(err).splitlines()[0]}") from None
     stored = study.user_attrs.get("config")
     if stored is None:
         study.set_user_attr("config", config)
@@ -623,11 +634,12 @@ def _redact(url: str | None) -> str:
     return "memory" if url is None else re.sub(r"//([^:/@]+):[^@]*@", r"//\1:***@", url)
 
 
-def _sampler(seed: int, trials_so_far: int):
-    """TPE seeded from the sampler seed and the study's length: the same history gives the same next batch."""
+def _sampler(seed: int, trials_so_far: int, driver: str = ""):
+    """TPE seeded from the sampler seed and the study's length (and the driver, when several share the study):
+    the same history gives the same next batch."""
     import optuna
 
-    derived = int(hashlib.sha256(f"{seed}:{trials_so_far}".encode()).hexdigest()[:8], 16)
+    derived = int(hashlib.sha256(f"{seed}:{trials_so_far}:{driver}".encode()).hexdigest()[:8], 16)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", optuna.exceptions.ExperimentalWarning)  # multivariate TPE
         return optuna.samplers.TPESampler(seed=derived, n_startup_trials=STARTUP_TRIALS, multivariate=True,
@@ -730,7 +742,7 @@ def falsify(
         first = {d.name: d.encode(d.base) for d in dims}
         if search_seeds:
             first[SEED_OFFSET] = 0
-        optuna_study.enqueue_trial(first)
+        optuna_study.enqueue_trial(first, skip_if_exists=True)
 
     def case_of(raw: dict[str, Any]) -> Case:
         values = {d.name: d.decode(raw[d.name]) for d in dims}
@@ -757,7 +769,9 @@ def falsify(
             done = sum(t.state in (TrialState.COMPLETE, TrialState.FAIL, TrialState.RUNNING) for t in trials)
             if done >= budget or asks > MAX_ASKS_PER_TRIAL * budget:
                 break
-            optuna_study.sampler = _sampler(sampler_seed, len(trials))
+            # a driver sharing the study right now: draw apart from it (alone, the draws depend on the history only)
+            shared = any(t.state == TrialState.RUNNING for t in trials)
+            optuna_study.sampler = _sampler(sampler_seed, len(trials), _driver() if shared else "")
             pending: list[tuple[Any, Case]] = []
             while len(pending) < min(batch, budget - done) and asks <= MAX_ASKS_PER_TRIAL * budget:
                 trial = optuna_study.ask(distributions)
@@ -788,13 +802,18 @@ def _tell(study: Any, trial: Any, outcome: Outcome) -> None:
     """Record the outcome on the trial and tell the optimizer (an error is a failed trial)."""
     from optuna.trial import TrialState
 
+    from optuna.exceptions import UpdateFinishedTrialError
+
     number = trial if isinstance(trial, int) else trial.number
     trial_id = study._storage.get_trial_id_from_study_id_trial_number(study._study_id, number)
-    study._storage.set_trial_user_attr(trial_id, "outcome", outcome_json(outcome))
-    if outcome.verdict == Verdict.ERROR.value:
-        study.tell(number, state=TrialState.FAIL)
-    else:
-        study.tell(number, outcome.objective)
+    try:
+        study._storage.set_trial_user_attr(trial_id, "outcome", outcome_json(outcome))
+        if outcome.verdict == Verdict.ERROR.value:
+            study.tell(number, state=TrialState.FAIL)
+        else:
+            study.tell(number, outcome.objective)
+    except UpdateFinishedTrialError:
+        pass  # another driver sharing the study ran the same (deterministic) case and told it first
 
 
 def _adopt_orphans(study: Any, ctx: _Context) -> int:
