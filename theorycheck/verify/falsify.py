@@ -77,7 +77,7 @@ MARGIN_CAP = 1e12
 #: asks per evaluated trial after which a search whose points are nearly all refused by validate() stops
 MAX_ASKS_PER_TRIAL = 20
 #: fractions of the way to the default that shrinking tries for a changed value (after resetting it)
-SHRINK_FRACTIONS = (0.5, 0.25)
+SHRINK_FRACTIONS = (0.5, 0.25, 0.125)
 #: tries at opening a study (drivers started together race to create the database's tables)
 OPEN_ATTEMPTS = 4
 #: counterexamples re-run to confirm, at most, before the search gives up confirming
@@ -906,8 +906,8 @@ def _still_fails(outcome: Outcome, check: str | None) -> bool:
 def _simpler(case: Case, result: Result, check: str, dims: Sequence[Dimension],
              base_seeds: Sequence[int]) -> list[tuple[Case, str]]:
     """Simplifications of ``case``, most simplifying first: reset every changed parameter at once, reset one,
-    the base seed block, the worst seed alone, then move one value a half, then a quarter of the way to its
-    default (duplicates dropped)."""
+    the base seed block, the worst seed alone, then move one value a half, a quarter, an eighth of the way to
+    its default (duplicates dropped)."""
     by_name = {d.name: d for d in dims}
     values = case.params
     changed = [n for n in sorted(values) if values[n] != _hashable(by_name[n].base)]
