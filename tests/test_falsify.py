@@ -17,7 +17,8 @@ pytest.importorskip("optuna")
 
 from theorycheck.errors import InputError  # noqa: E402
 from theorycheck.verify.claim import Params  # noqa: E402
-from theorycheck.verify.falsify import Case, falsify, parse_vary, search_space, seed_spec  # noqa: E402
+from theorycheck.verify.falsify import Case, falsify, seed_spec  # noqa: E402
+from theorycheck.verify.space import parse_vary, search_space  # noqa: E402
 from theorycheck.verify.registry import load_claims  # noqa: E402
 from theorycheck.verify.store import Store  # noqa: E402
 

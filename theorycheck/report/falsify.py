@@ -25,7 +25,8 @@ from rich.table import Table  # noqa: E402
 from theorycheck.report.figures import WIDTHS, save, style  # noqa: E402
 from theorycheck.report.sweeps import COLORS, MARKERS  # noqa: E402
 from theorycheck.report.terminal import VERDICT_STYLE  # noqa: E402
-from theorycheck.verify.falsify import FalsifyReport, Outcome, TrialRecord, format_value, seed_spec  # noqa: E402
+from theorycheck.verify.falsify import FalsifyReport, Outcome, TrialRecord, seed_spec  # noqa: E402
+from theorycheck.verify.space import format_value  # noqa: E402
 
 
 # ------------------------------------------------------------------------------------------------

@@ -159,7 +159,7 @@ class Params:
 
     ``search_space`` (optional) tells ``theorycheck falsify`` where to search, by field: ``(low, high)``
     or ``(low, high, "log")`` a range inside the theorem's assumptions, a list the choices, None never
-    searched. Undeclared fields get a range from their type and presets (:mod:`theorycheck.verify.falsify`).
+    searched. Undeclared fields get a range from their type and presets (:mod:`theorycheck.verify.space`).
     """
 
     search_space: ClassVar[dict[str, Any]] = {}

@@ -1,9 +1,9 @@
 r"""Falsification search: hunt for a counterexample to a claim inside its assumptions.
 
 The search space is the claim's parameters within its ``validate()`` assumptions (the theorem's
-hypotheses), plus the seed block: each :class:`Dimension` is a range (log-scaled where it spans
-decades), a set of choices, or the seed offset. A sampled point that ``validate()`` refuses lies
-outside the hypotheses: it is *pruned*, never a counterexample.
+hypotheses; see :mod:`theorycheck.verify.space`), plus the seed block: the claim's seeds shifted by a
+searched offset. A sampled point that ``validate()`` refuses lies outside the hypotheses: it is *pruned*,
+never a counterexample. The first trial is the base point itself (the preset's values, the given seeds).
 
 The objective of a trial is the claim's **worst check margin**
 $\max_c m_c$ over its counted, decided checks, where $m_c$ = statistic / tolerance is oriented so that
@@ -25,15 +25,15 @@ draw apart; their trials are then no longer reproducible from the sampler seed a
 written to the results store.
 
 A counterexample is re-run once from scratch (bypassing the store) to confirm it is not noise, then
-*shrunk* as property-based testing tools do: candidates that reset a changed parameter to its default,
-move a value halfway toward its default, go back to the default seed block or keep only the worst seed
-are tried in a fixed order, and the first that still fails the same check is kept, until none does or
-the shrink budget is spent.
+*shrunk* as property-based testing tools do: candidates that reset changed parameters to their defaults,
+go back to the default seed block, keep only the worst seed, or move a value part of the way toward its
+default (a half, a quarter, an eighth) are tried in a fixed order, and the first that still fails the same
+check is kept, until none does or the shrink budget is spent. Sizes above their default thus shrink
+toward it.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import hashlib
 import importlib.util
 import json
@@ -43,16 +43,16 @@ import re
 import shlex
 import socket
 import time
-import typing
 import warnings
 from dataclasses import dataclass, field
 from typing import Any, Callable, Iterable, Sequence
 
 from theorycheck.errors import InputError
-from theorycheck.verify.claim import CheckResult, Claim, Params, Verdict, coerce
+from theorycheck.verify.claim import CheckResult, Claim, Params, Verdict
 from theorycheck.verify.executors import WorkUnit, make_executor
 from theorycheck.verify.provenance import code_hash
 from theorycheck.verify.runner import Result, build_params, check_seeds
+from theorycheck.verify.space import Dimension, format_value, parse_vary, plain, search_space
 from theorycheck.verify.stats import DEFAULT_LEVEL, check_level
 
 #: name of the seed-block dimension (an offset added to every base seed)
@@ -61,17 +61,6 @@ SEED_OFFSET = "seed_offset"
 SEED_OFFSETS = 10_000
 #: random trials before TPE models the objective (fixed, so that a resumed search samples as an unbroken one)
 STARTUP_TRIALS = 8
-#: sampled floats are rounded to this many significant digits, so that a printed case reproduces exactly
-SIGNIFICANT = 4
-#: a ratio high/low at or above which a range without a declared scale is searched on a log scale
-LOG_RATIO = 10.0
-#: undeclared ranges: floats from min(presets)/FLOAT_WIDEN to max(presets)*FLOAT_WIDEN;
-#: ints from min(presets)/INT_SHRINK to max(presets)
-FLOAT_WIDEN = 10.0
-INT_SHRINK = 4
-#: names that read as settings of a check rather than of the theorem (tolerances, z-scores, the wrong factors of
-#: controls, required separations and margins of a comparison): never searched unless declared or named by --vary
-CHECK_SETTING = re.compile(r"(^|_)(tol|tolerance|z|wrong|separation)(_|$)|._margin$")
 #: margins are told to the optimizer clipped to this (an infinite margin is a certain violation)
 MARGIN_CAP = 1e12
 #: asks per evaluated trial after which a search whose points are nearly all refused by validate() stops
@@ -82,243 +71,6 @@ SHRINK_FRACTIONS = (0.5, 0.25, 0.125)
 OPEN_ATTEMPTS = 4
 #: counterexamples re-run to confirm, at most, before the search gives up confirming
 CONFIRM_ATTEMPTS = 3
-
-
-# ------------------------------------------------------------------------------------------------
-# the search space
-
-
-@dataclass(frozen=True)
-class Dimension:
-    """One searched parameter: a numeric range (``kind`` "float" or "int", ``log`` scale or not) or
-    ``choices`` (``kind`` "choice"); ``base`` is the value the search starts from and shrinks toward."""
-
-    name: str
-    kind: str
-    base: Any
-    low: float | None = None
-    high: float | None = None
-    log: bool = False
-    choices: tuple[Any, ...] = ()
-
-    def distribution(self):
-        """The Optuna distribution (choices are searched by index)."""
-        from optuna.distributions import CategoricalDistribution, FloatDistribution, IntDistribution
-
-        if self.kind == "choice":
-            return CategoricalDistribution(tuple(range(len(self.choices))))
-        if self.kind == "int":
-            return IntDistribution(int(self.low), int(self.high), log=self.log)
-        return FloatDistribution(float(self.low), float(self.high), log=self.log)
-
-    def decode(self, raw: Any) -> Any:
-        """A sampled value as the parameter's value."""
-        if self.kind == "choice":
-            return self.choices[int(raw)]
-        if self.kind == "int":
-            return int(raw)
-        return round_sig(float(raw))
-
-    def encode(self, value: Any) -> Any:
-        """The inverse of :meth:`decode` (for enqueuing a known point)."""
-        if self.kind == "choice":
-            return self.choices.index(value)
-        return int(value) if self.kind == "int" else float(value)
-
-    def toward_base(self, value: Any, fraction: float = 0.5) -> Any:
-        """``value`` moved ``fraction`` of the way to the base (on the log scale for a log range), rounded like
-        a sample; ints move by at least one."""
-        if self.kind == "choice" or value == self.base:
-            return self.base
-        a, b = float(value), float(self.base)
-        if self.log and a > 0 and b > 0:
-            moved = math.exp(math.log(a) + fraction * (math.log(b) - math.log(a)))
-        else:
-            moved = a + fraction * (b - a)
-        if self.kind == "int":
-            return int(math.floor(moved) if a > b else math.ceil(moved))
-        return round_sig(moved)
-
-    def describe(self) -> str:
-        if self.kind == "choice":
-            return f"{self.name} in {{{', '.join(format_value(c) for c in self.choices)}}}"
-        scale = ", log" if self.log else ""
-        return f"{self.name} in [{format_value(self.low)}, {format_value(self.high)}{scale}]"
-
-    def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "kind": self.kind, "base": _plain(self.base), "low": self.low, "high": self.high,
-                "log": self.log, "choices": [_plain(c) for c in self.choices]}
-
-
-def round_sig(x: float, digits: int = SIGNIFICANT) -> float:
-    """``x`` rounded to ``digits`` significant digits."""
-    if x == 0 or not math.isfinite(x):
-        return float(x)
-    return float(f"{x:.{digits}g}")
-
-
-def format_value(value: Any) -> str:
-    """A parameter value as ``--set`` takes it (tuples comma-separated)."""
-    if isinstance(value, (tuple, list)):
-        return ",".join(format_value(v) for v in value)
-    if isinstance(value, float):
-        return f"{value:.12g}"
-    return str(value)
-
-
-def _plain(value: Any) -> Any:
-    return list(value) if isinstance(value, tuple) else value
-
-
-def parse_vary(items: Iterable[str]) -> dict[str, str | None]:
-    """``--vary`` options: ``alpha,n,d`` (names), ``alpha=1e-3:10:log``, ``n=10:100`` or ``loss=logistic,exp``.
-
-    Returns name -> spec (None: the declared or derived range)."""
-    out: dict[str, str | None] = {}
-    for item in items:
-        item = item.strip()
-        if "=" in item:
-            name, spec = (s.strip() for s in item.split("=", 1))
-            pairs = [(name, spec)]
-        else:
-            pairs = [(name.strip(), None) for name in item.split(",") if name.strip()]
-        for name, spec in pairs:
-            if not name.isidentifier():
-                raise InputError(f"--vary {item!r}: {name!r} is not a parameter name")
-            if name in out:
-                raise InputError(f"--vary names {name!r} twice")
-            out[name] = spec
-    return out
-
-
-def _spec_from_text(name: str, spec: str, hint: Any) -> Any:
-    """A ``--vary name=spec`` range or choice list, in the form of a ``search_space`` entry."""
-    if ":" in spec:
-        parts = spec.split(":")
-        if len(parts) not in (2, 3) or (len(parts) == 3 and parts[2] not in ("log", "lin")):
-            raise InputError(f"--vary {name}={spec}: a range looks like low:high or low:high:log")
-        low, high = (coerce(name, p, float) for p in parts[:2])
-        return (low, high, parts[2]) if len(parts) == 3 else (low, high)
-    return [coerce(name, v.strip(), hint) for v in spec.split(",") if v.strip()]
-
-
-def _dimension_from_spec(name: str, spec: Any, hint: Any, base: Any) -> Dimension:
-    """A declared entry: ``(low, high)`` / ``(low, high, "log"|"lin")`` a range, a list the choices."""
-    if isinstance(spec, list):
-        if not spec:
-            raise InputError(f"search range of {name!r} lists no choices")
-        choices = tuple(spec) if base in spec else (base, *spec)
-        return Dimension(name, "choice", base, choices=choices)
-    if not (isinstance(spec, tuple) and len(spec) in (2, 3)):
-        raise InputError(f"search range of {name!r} must be (low, high), (low, high, 'log') or a list of choices, "
-                         f"got {spec!r}")
-    if hint not in (int, float) or isinstance(base, bool):
-        raise InputError(f"parameter {name!r} is not a number: give its choices as a list, not a range")
-    low, high = float(spec[0]), float(spec[1])
-    scale = spec[2] if len(spec) == 3 else None
-    if scale not in (None, "log", "lin"):
-        raise InputError(f"search range of {name!r}: the scale must be 'log' or 'lin', got {scale!r}")
-    if not (math.isfinite(low) and math.isfinite(high)) or high <= low:
-        raise InputError(f"search range of {name!r} needs finite low < high, got {low:g}, {high:g}")
-    log = scale == "log" or (scale is None and low > 0 and high / low >= LOG_RATIO)
-    if log and low <= 0:
-        raise InputError(f"search range of {name!r}: a log scale needs low > 0, got {low:g}")
-    low, high = min(low, float(base)), max(high, float(base))
-    if hint is int:
-        return Dimension(name, "int", int(base), math.ceil(low), math.floor(high), log)
-    return Dimension(name, "float", float(base), low, high, log)
-
-
-def _derived_dimension(name: str, hint: Any, base: Params, presets: Sequence[Params],
-                       named: bool = False) -> Dimension | None:
-    """An undeclared field's range from its type and preset values, clipped to what ``validate()`` admits
-    (each end found by bisection with the other fields at their base values); None if not searchable
-    (a check setting is searched only when ``named`` by ``--vary``)."""
-    value = getattr(base, name)
-    if hint is bool:
-        return Dimension(name, "choice", value, choices=(value, not value))
-    if hint not in (int, float) or (CHECK_SETTING.search(name) and not named):
-        return None
-    values = [float(getattr(p, name)) for p in presets] + [float(value)]
-    if min(values) <= 0:
-        return None  # zero or negative values are modes or offsets, not scales: declare a range to search them
-    if hint is int:
-        low, high = max(1, int(min(values)) // INT_SHRINK), int(max(values))
-    else:
-        low, high = min(values) / FLOAT_WIDEN, max(values) * FLOAT_WIDEN
-    low = _admissible_end(base, name, hint, float(value), float(low))
-    high = _admissible_end(base, name, hint, float(value), float(high))
-    if not low < high:
-        return None
-    log = low > 0 and high / low >= LOG_RATIO
-    if hint is int:
-        return Dimension(name, "int", int(value), int(low), int(high), log)
-    return Dimension(name, "float", float(value), float(low), float(high), log)
-
-
-def _admissible(base: Params, name: str, value: Any) -> bool:
-    try:
-        new = dataclasses.replace(base, **{name: value})  # type: ignore[type-var]
-        new.validate()
-    except (InputError, ValueError, TypeError):
-        return False
-    return True
-
-
-def _admissible_end(base: Params, name: str, hint: Any, inside: float, end: float, rounds: int = 40) -> float:
-    """The end of [inside, end] closest to ``end`` that ``validate()`` admits (bisection; log-scale when positive)."""
-    cast = int if hint is int else float
-    if _admissible(base, name, cast(round_sig(end) if hint is float else end)):
-        return cast(round_sig(end)) if hint is float else cast(end)
-    good, bad = inside, end
-    for _ in range(rounds):
-        mid = math.sqrt(good * bad) if good > 0 and bad > 0 else (good + bad) / 2
-        if hint is int:
-            mid = math.floor(mid) if bad > good else math.ceil(mid)
-            if mid in (good, bad):
-                break
-        if _admissible(base, name, cast(mid)):
-            good = mid
-        else:
-            bad = mid
-    rounded = round_sig(good)
-    return cast(rounded) if hint is float and _admissible(base, name, rounded) else cast(good)
-
-
-def search_space(claim: type[Claim], base: Params, vary: dict[str, str | None] | None = None) -> list[Dimension]:
-    """The searched dimensions of ``claim`` around ``base``: the fields named by ``vary`` (all searchable
-    fields when empty), each with its ``--vary`` spec, its ``Params.search_space`` entry, or a range
-    derived from its type and presets (see the module constants)."""
-    params_cls = type(base)
-    fields = [f.name for f in dataclasses.fields(base)]  # type: ignore[arg-type]
-    hints = typing.get_type_hints(params_cls)
-    declared: dict[str, Any] = dict(getattr(params_cls, "search_space", {}) or {})
-    unknown = sorted(set(declared) - set(fields))
-    if unknown:
-        raise InputError(f"{params_cls.__qualname__}.search_space names unknown parameter {unknown[0]!r}")
-    presets = [params_cls(), params_cls.quick(), params_cls.full()]
-    vary = dict(vary or {})
-    for name in vary:
-        if name not in fields:
-            raise InputError(f"--vary {name!r}: unknown parameter for {claim.id}; valid keys: {', '.join(fields)}")
-    dims = []
-    for name in (vary or fields):
-        spec = vary.get(name)
-        if spec is not None:
-            dim = _dimension_from_spec(name, _spec_from_text(name, spec, hints[name]), hints[name], getattr(base, name))
-        elif name in declared:
-            dim = None if declared[name] is None else _dimension_from_spec(name, declared[name], hints[name],
-                                                                           getattr(base, name))
-        else:
-            dim = _derived_dimension(name, hints[name], base, presets, named=name in vary)
-        if dim is None and name in vary:
-            raise InputError(f"--vary {name!r}: no search range for this {getattr(hints[name], '__name__', 'value')} "
-                             f"parameter; give one, e.g. --vary {name}=low:high or --vary {name}=a,b")
-        if dim is not None:
-            dims.append(dim)
-    if not dims and not vary:
-        raise InputError(f"claim {claim.id} has no searchable parameter; name ranges with --vary name=low:high")
-    return dims
 
 
 # ------------------------------------------------------------------------------------------------
@@ -497,8 +249,8 @@ class FalsifyReport:
 
     def to_json(self, top: int = 5) -> dict[str, Any]:
         def trial(t: TrialRecord) -> dict[str, Any]:
-            out = {"number": t.number, "state": t.state, "params": {k: _plain(v) for k, v in t.case.values},
-                   "changed": {k: _plain(v) for k, v in self.changed(t.case).items()}, "seeds": list(t.case.seeds),
+            out = {"number": t.number, "state": t.state, "params": {k: plain(v) for k, v in t.case.values},
+                   "changed": {k: plain(v) for k, v in self.changed(t.case).items()}, "seeds": list(t.case.seeds),
                    "command": self.command(t.case)}
             if t.outcome is not None:
                 out.update(outcome_json(t.outcome))
@@ -510,7 +262,7 @@ class FalsifyReport:
         return {
             "schema": 1, "kind": "falsify", "claim": self.claim, "preset": self.preset, "study": self.study,
             "storage": self.storage, "budget": self.budget, "batch": self.batch, "sampler_seed": self.sampler_seed,
-            "level": self.level, "fixed": {k: _plain(v) for k, v in self.fixed.items()},
+            "level": self.level, "fixed": {k: plain(v) for k, v in self.fixed.items()},
             "base_seeds": self.base_seeds, "search_seeds": self.search_seeds,
             "space": [d.to_json() for d in self.dimensions],
             "counts": {"trials": len(self.trials), "evaluated": len(self.evaluated), "pruned": len(self.pruned),
@@ -520,8 +272,8 @@ class FalsifyReport:
             "worst": [trial(t) for t in self.worst(top)],
             "counterexample": None if ce is None else {
                 "trial": trial(ce.trial), "confirmed": ce.confirmed, "confirmation": outcome_json(ce.confirmation),
-                "shrunk": {"params": {k: _plain(v) for k, v in ce.shrunk.values},
-                           "changed": {k: _plain(v) for k, v in self.changed(ce.shrunk).items()},
+                "shrunk": {"params": {k: plain(v) for k, v in ce.shrunk.values},
+                           "changed": {k: plain(v) for k, v in self.changed(ce.shrunk).items()},
                            "seeds": list(ce.shrunk.seeds), "command": self.command(ce.shrunk),
                            **outcome_json(ce.shrunk_outcome)},
                 "shrink_steps": ce.steps, "shrink_runs": ce.shrink_runs},
@@ -590,7 +342,7 @@ def study_name(claim: type[Claim], preset: str, fixed: dict[str, Any], dims: Seq
                base_seeds: Sequence[int], search_seeds: bool, level: float, sampler_seed: int, batch: int) -> str:
     """``falsify:<claim>:<hash>``: one study per claim code and search configuration (the budget excluded)."""
     config = {"claim": claim.id, "code": code_hash(claim), "preset": preset,
-              "fixed": {k: _plain(v) for k, v in sorted(fixed.items())}, "space": [d.to_json() for d in dims],
+              "fixed": {k: plain(v) for k, v in sorted(fixed.items())}, "space": [d.to_json() for d in dims],
               "seeds": list(base_seeds), "search_seeds": search_seeds, "level": level, "sampler_seed": sampler_seed,
               "batch": batch}
     digest = hashlib.sha256(json.dumps(config, sort_keys=True, default=str).encode()).hexdigest()[:12]
@@ -669,7 +421,7 @@ def _dead_local_driver(driver: str | None) -> bool:
 
 
 def _case_attrs(case: Case) -> dict[str, Any]:
-    return {"values": {k: _plain(v) for k, v in case.values}, "seeds": list(case.seeds)}
+    return {"values": {k: plain(v) for k, v in case.values}, "seeds": list(case.seeds)}
 
 
 def _case_from_attrs(attrs: dict[str, Any]) -> Case:
@@ -729,7 +481,7 @@ def falsify(
     claim_files = tuple(str(p) for p in claim_files)
     storage = storage or default_storage(store)
     name = study or study_name(claim, preset, fixed, dims, base_seeds, search_seeds, level, sampler_seed, batch)
-    config = {"claim": claim.id, "preset": preset, "fixed": {k: _plain(v) for k, v in fixed.items()},
+    config = {"claim": claim.id, "preset": preset, "fixed": {k: plain(v) for k, v in fixed.items()},
               "space": [d.to_json() for d in dims], "seeds": base_seeds, "search_seeds": search_seeds,
               "level": level, "sampler_seed": sampler_seed, "batch": batch}
     optuna_study = _open_study(storage, name, config)
