@@ -1,6 +1,7 @@
 """Falsification search: the search space, planted false claims found and shrunk, true claims survive,
 the same trials on every executor, a stopped search resumes, the CLI and its reproducers."""
 
+import io
 import json
 import os
 import shlex
@@ -11,15 +12,20 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 pytest.importorskip("optuna")
 
+from rich.console import Console  # noqa: E402
+
 from theorycheck.errors import InputError  # noqa: E402
-from theorycheck.verify.claim import Params  # noqa: E402
+from theorycheck.report.falsify import print_falsify  # noqa: E402
+from theorycheck.verify.claim import Claim, Params, Source  # noqa: E402
 from theorycheck.verify.falsify import Case, falsify, seed_spec  # noqa: E402
 from theorycheck.verify.space import parse_vary, search_space  # noqa: E402
-from theorycheck.verify.registry import load_claims  # noqa: E402
+from theorycheck.verify.registry import load_claims, register  # noqa: E402
+from theorycheck.verify.stats import seed_check  # noqa: E402
 from theorycheck.verify.store import Store  # noqa: E402
 
 PLANTED = str(Path(__file__).parent / "fixtures" / "planted_claims.py")
@@ -142,7 +148,7 @@ def test_finds_and_shrinks_gd_to_l1(planted, tmp_path):
     report = _search(planted["planted.gd-l1"], tmp_path, vary=["tilt"], budget=12)
     assert report.trials[0].case == Case.of({"tilt": 0.0}, [0, 1, 2, 3]) and report.trials[0].verdict == "agrees"
     ce = report.counterexample
-    assert ce is not None and ce.confirmed and ce.confirmation.verdict == "disagrees"
+    assert ce is not None and ce.confirmation.verdict == "disagrees"  # re-run from scratch
     assert ce.confirmation.margin == pytest.approx(ce.trial.margin)
     assert ce.shrunk_outcome.verdict == "disagrees" and ce.shrunk_outcome.check == ce.trial.outcome.check
     found, shrunk = ce.trial.case.params["tilt"], ce.shrunk.params["tilt"]
@@ -156,7 +162,7 @@ def test_finds_min_l2_wrong_for_small_init(planted, tmp_path):
     runs that did not interpolate are inconclusive and never counterexamples."""
     report = _search(planted["planted.min-l2-every-scale"], tmp_path, budget=12)
     ce = report.counterexample
-    assert ce is not None and ce.confirmed
+    assert ce is not None and ce.confirmation.verdict == "disagrees"
     assert ce.trial.case.params["alpha"] < 1 and ce.trial.case.params["alpha"] <= ce.shrunk.params["alpha"] < 10
     assert all(t.case.params["alpha"] < 1 for t in report.counterexamples)
     assert all(t.verdict != "disagrees" for t in report.inconclusive)
@@ -196,6 +202,55 @@ def test_errors_are_reported_apart_and_a_database_url_works_without_a_store(toy_
     code, stdout, _ = cli("falsify", "toy.nan", "--claims", toy_claims, "--quick", "--budget", "4", "--storage", url,
                           "--device", "cpu", "--store", str(tmp_path / "store"))
     assert code == 2 and "errors: 4 trials" in stdout  # nothing could be decided: an error, as for `run`
+
+
+_SEEN: set = set()
+
+
+@dataclass(frozen=True)
+class FlakyParams(Params):
+    x: float = 1.0
+
+
+@register
+class FirstLook(Claim):
+    """Noise: a case fails the first time it runs and never again."""
+
+    id = "flaky.first-look"
+    title = "Fails only the first time a case is run"
+    source = Source("Flaky, A.", 2026, "Tests")
+    statement = statement_text = "value <= 1"
+    Params = FlakyParams
+    default_seeds = 2
+
+    def make_data(self, params, seeds):
+        return list(seeds)
+
+    def predict(self, params, data):
+        return 1.0
+
+    def simulate(self, params, data, device, seeds):
+        key = (params.x, tuple(seeds))
+        first = key not in _SEEN
+        _SEEN.add(key)
+        return np.full(len(seeds), 2.0 if first else 0.5)
+
+    def checks(self, params, data, prediction, trajectory):
+        return [seed_check("value", trajectory, prediction, "<=", quantifier="every")]
+
+    def controls(self, params, data, prediction, trajectory):
+        return [seed_check("value + 5", trajectory + 5, prediction, "<=", quantifier="every")]
+
+
+def test_a_counterexample_that_a_fresh_run_does_not_reproduce_is_not_reported(tmp_path):
+    report = falsify(FirstLook, budget=4, store=Store(tmp_path / "s"), device="cpu", shrink_budget=0)
+    assert len(report.counterexamples) == 4  # every first look disagrees ...
+    assert report.counterexample is None  # ... and no fresh run agrees with it
+    assert len(report.unconfirmed) == 3 and all(o.verdict == "agrees" for _, o in report.unconfirmed)
+    console = Console(file=io.StringIO(), width=200)
+    print_falsify(report, console)
+    text = console.file.getvalue()
+    assert "no confirmed counterexample in 4 trials" in text and text.count("not reproduced by a fresh run") == 3
 
 
 # ------------------------------------------------------------------------------------------------
@@ -268,7 +323,7 @@ def test_cli_counterexample_reproducer_and_figures(cli, tmp_path):
     assert {p.name for p in out.iterdir()} == {"falsify.json", "falsify_margins.pdf", "falsify_margins.png",
                                                 "falsify_landscape.pdf", "falsify_landscape.png"}
     doc = json.loads((out / "falsify.json").read_text())
-    assert doc["kind"] == "falsify" and doc["counterexample"]["confirmed"] and doc["counts"]["evaluated"] == 8
+    assert doc["kind"] == "falsify" and doc["counterexample"]["confirmation"]["verdict"] == "disagrees" and doc["counts"]["evaluated"] == 8
     command = shlex.split(doc["counterexample"]["shrunk"]["command"])
     assert command[:3] == ["theorycheck", "run", "planted.gd-l1"]
     code, stdout, _ = cli(*command[1:], "--no-store", "--device", "cpu")

@@ -106,8 +106,9 @@ def print_falsify(report: FalsifyReport, console: Console, top: int = 5) -> None
         worst = report.worst(1)
         where = (f"; worst margin {_margin(worst[0].margin)} ({_where(worst[0].outcome)}) at trial #{worst[0].number}: "
                  f"{report.command(worst[0].case)}") if worst else ""
-        console.print(f"\n[bold green]no counterexample[/] in {len(report.evaluated)} trials{where}", soft_wrap=True,
-                      markup=True, highlight=False)
+        what = "no confirmed counterexample" if report.unconfirmed else "no counterexample"
+        console.print(f"\n[bold green]{what}[/] in {len(report.evaluated)} trials{where}", soft_wrap=True,
+                      highlight=False)
     for t, rerun in report.unconfirmed:
         console.print(f"  not reproduced by a fresh run (noise?): trial #{t.number} -> {rerun.verdict}: "
                       f"{report.command(t.case)}", markup=False, soft_wrap=True)

@@ -157,10 +157,9 @@ class TrialRecord:
 
 @dataclass
 class Counterexample:
-    """A trial that disagreed, its confirmation run, and the shrunk case with the steps that led to it."""
+    """A trial that disagreed, the fresh run that confirmed it, and the shrunk case with the steps that led to it."""
 
     trial: TrialRecord
-    confirmed: bool
     confirmation: Outcome
     shrunk: Case
     shrunk_outcome: Outcome
@@ -271,7 +270,7 @@ class FalsifyReport:
                        "evaluated_now": self.evaluated_now},
             "worst": [trial(t) for t in self.worst(top)],
             "counterexample": None if ce is None else {
-                "trial": trial(ce.trial), "confirmed": ce.confirmed, "confirmation": outcome_json(ce.confirmation),
+                "trial": trial(ce.trial), "confirmation": outcome_json(ce.confirmation),
                 "shrunk": {"params": {k: plain(v) for k, v in ce.shrunk.values},
                            "changed": {k: plain(v) for k, v in self.changed(ce.shrunk).items()},
                            "seeds": list(ce.shrunk.seeds), "command": self.command(ce.shrunk),
@@ -629,7 +628,7 @@ def _settle(study: Any, records: list[TrialRecord], ctx: _Context, dims: Sequenc
             if not data["confirmed"]:
                 unconfirmed.append((trial, confirmation))
                 continue
-            return Counterexample(trial, True, confirmation, _case_from_attrs(data["shrunk"]),
+            return Counterexample(trial, confirmation, _case_from_attrs(data["shrunk"]),
                                   _outcome_from_json(data["shrunk_outcome"]), data["steps"],
                                   data["shrink_runs"]), unconfirmed
         (rerun,) = ctx.run([trial.case], fresh=True)
@@ -646,7 +645,7 @@ def _settle(study: Any, records: list[TrialRecord], ctx: _Context, dims: Sequenc
                         "shrunk": _case_attrs(shrunk), "shrunk_outcome": outcome_json(shrunk_outcome),
                         "steps": steps, "shrink_runs": runs}
         study.set_user_attr("settled", settled)
-        return Counterexample(trial, True, confirmation, shrunk, shrunk_outcome, steps, runs), unconfirmed
+        return Counterexample(trial, confirmation, shrunk, shrunk_outcome, steps, runs), unconfirmed
     return None, unconfirmed
 
 
