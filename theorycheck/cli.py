@@ -377,9 +377,9 @@ def falsify(
     """Search a claim's admissible parameters and seeds for a counterexample; exit 1 if one is found and
     confirmed, 0 if none is found within the budget, 2 if every trial was an error."""
     from theorycheck.report.documents import write_atomic
-    from theorycheck.report.falsify import falsify_figures, print_falsify
+    from theorycheck.report.falsify import falsify_figures, print_falsify, trial_line
     from theorycheck.verify.executors import EXECUTORS
-    from theorycheck.verify.falsify import falsify as search, seed_spec
+    from theorycheck.verify.falsify import falsify as search
     from theorycheck.verify.registry import load_claims, resolve
     from theorycheck.numerics.device import resolve_device
 
@@ -393,17 +393,12 @@ def falsify(
     if executor == "dask":
         options["scheduler"] = scheduler
 
-    def report_trial(record) -> None:
-        o = record.outcome
-        margin = "—" if o.margin is None else f"{o.margin:.3g}"
-        err_console.print(f"#{record.number} margin {margin} {o.verdict} ({', '.join(f'{k}={v}' for k, v in record.case.values)}"
-                          f"; seeds {seed_spec(record.case.seeds)})", markup=False, highlight=False)
-
     report = search(cls, budget=budget, preset=preset, seeds=seeds, vary=vary,
                     fixed={**read_params_file(params_file), **parse_sets(sets)}, search_seeds=not fixed_seeds,
                     level=level, device=device, executor=executor, executor_options=options, batch=batch,
                     sampler_seed=sampler_seed, storage=storage, study=study, store=open_store(store_path),
-                    claim_files=[str(c) for c in claims], shrink_budget=shrink_budget, on_trial=report_trial)
+                    claim_files=[str(c) for c in claims], shrink_budget=shrink_budget,
+                    on_trial=lambda record: err_console.print(trial_line(record), markup=False, highlight=False))
     print_falsify(report, out_console, top)
     if out is not None:
         write_atomic(out / "falsify.json", json.dumps(report.to_json(top), indent=2) + "\n")

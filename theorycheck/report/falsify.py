@@ -50,6 +50,13 @@ def _margin(value: float | None) -> str:
     return "—" if value is None else f"{value:.3g}"
 
 
+def trial_line(record: TrialRecord) -> str:
+    """'#12 margin 0.83 agrees (alpha=0.1, n=20; seeds 40:44)': a progress line for an evaluated trial."""
+    values = ", ".join(f"{k}={format_value(v)}" for k, v in record.case.values)
+    return (f"#{record.number} margin {_margin(record.margin)} {record.verdict} ({values}; "
+            f"seeds {seed_spec(record.case.seeds)})")
+
+
 def worst_table(report: FalsifyReport, top: int = 5) -> Table:
     """The decided trials with the largest margins: trial, margin, verdict, check, changed parameters, seeds."""
     table = Table(title="worst cases (largest check margin; above 1 violates)", header_style="bold")
