@@ -20,6 +20,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 from matplotlib.colors import LogNorm  # noqa: E402
 from rich.console import Console  # noqa: E402
+from rich.markup import escape  # noqa: E402
 from rich.table import Table  # noqa: E402
 
 from theorycheck.report.figures import WIDTHS, save, style  # noqa: E402
@@ -66,7 +67,7 @@ def worst_table(report: FalsifyReport, top: int = 5) -> Table:
     for t in report.worst(top):
         verdict = t.verdict or "—"
         table.add_row(f"#{t.number}", _margin(t.margin), f"[{VERDICT_STYLE.get(verdict, 'white')}]{verdict}[/]",
-                      _where(t.outcome), _changed_text(report, t), seed_spec(t.case.seeds))
+                      escape(_where(t.outcome)), escape(_changed_text(report, t)), seed_spec(t.case.seeds))
     return table
 
 
@@ -102,20 +103,19 @@ def print_falsify(report: FalsifyReport, console: Console, top: int = 5) -> None
             console.print(f"  #{t.number}: {report.command(t.case)}", markup=False, soft_wrap=True)
     ce = report.counterexample
     if ce is not None:
-        console.print(f"\n[bold red]counterexample[/] (trial #{ce.trial.number}, confirmed by a fresh run): "
-                      f"{_where(ce.confirmation)} at margin {_margin(ce.confirmation.margin)}")
+        console.print(f"\n[bold red]counterexample[/] (trial #{ce.trial.number}, confirmed by a fresh run):")
+        console.print(f"  {_where(ce.confirmation)} at margin {_margin(ce.confirmation.margin)}", markup=False)
         console.print(f"  found:  {report.command(ce.trial.case)}", markup=False, soft_wrap=True)
         steps = "; ".join(ce.steps) if ce.steps else "nothing simpler still fails"
         console.print(f"  shrunk in {len(ce.steps)} steps ({ce.shrink_runs} runs): {steps}", markup=False)
         console.print(f"  shrunk: {report.command(ce.shrunk)}", markup=False, soft_wrap=True)
         console.print(f"          {ce.shrunk_outcome.message}", markup=False)
     else:
-        worst = report.worst(1)
-        where = (f"; worst margin {_margin(worst[0].margin)} ({_where(worst[0].outcome)}) at trial #{worst[0].number}: "
-                 f"{report.command(worst[0].case)}") if worst else ""
         what = "no confirmed counterexample" if report.unconfirmed else "no counterexample"
-        console.print(f"\n[bold green]{what}[/] in {len(report.evaluated)} trials{where}", soft_wrap=True,
-                      highlight=False)
+        console.print(f"\n[bold green]{what}[/] in {len(report.evaluated)} trials", highlight=False)
+        for t in report.worst(1):
+            console.print(f"  worst margin {_margin(t.margin)} ({_where(t.outcome)}) at trial #{t.number}: "
+                          f"{report.command(t.case)}", markup=False, soft_wrap=True)
     for t, rerun in report.unconfirmed:
         console.print(f"  not reproduced by a fresh run (noise?): trial #{t.number} -> {rerun.verdict}: "
                       f"{report.command(t.case)}", markup=False, soft_wrap=True)
