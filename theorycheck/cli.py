@@ -345,6 +345,70 @@ def sweep(
     raise typer.Exit(exit_code(results))
 
 
+@app.command()
+def falsify(
+    claim: str = typer.Argument(..., help="claim id"),
+    budget: int = typer.Option(40, "--budget", help="trials to evaluate in all (stored trials count; whole batches)"),
+    vary: list[str] = typer.Option([], "--vary", help="search only these: alpha,n or alpha=1e-3:10:log or "
+                                   "loss=logistic,exp (repeatable; default: every searchable parameter)"),
+    quick: bool = typer.Option(False, "--quick", help=PRESET_HELP),
+    full: bool = typer.Option(False, "--full", help=PRESET_HELP),
+    seeds: Optional[str] = typer.Option(None, "--seeds", help=SEEDS_HELP + "; the block is shifted by a searched "
+                                        "offset"),
+    fixed_seeds: bool = typer.Option(False, "--fixed-seeds", help="do not search seed blocks"),
+    level: float = typer.Option(0.95, "--level", help=LEVEL_HELP),
+    device: str = typer.Option("auto", "--device"),
+    sets: list[str] = typer.Option([], "--set", help="fixed override key=value (repeatable)"),
+    params_file: Optional[Path] = typer.Option(None, "--params", help="TOML file of fixed overrides"),
+    claims: list[Path] = typer.Option([], "--claims", help="load claims from this Python file"),
+    executor: str = typer.Option("local", "--executor", help="local, processes, dask or submitit"),
+    workers: Optional[int] = typer.Option(None, "--workers", help="processes / LocalCluster workers"),
+    scheduler: Optional[str] = typer.Option(None, "--scheduler", help="dask scheduler address (tcp://host:port)"),
+    batch: int = typer.Option(4, "--batch", help="trials asked and run at once (results do not depend on the executor)"),
+    sampler_seed: int = typer.Option(0, "--sampler-seed", help="seed of the TPE sampler"),
+    storage: Optional[str] = typer.Option(None, "--storage", help="Optuna storage URL shared by several drivers "
+                                          "(default: falsify.sqlite in the store)"),
+    study: Optional[str] = typer.Option(None, "--study", help="study name (default: derived from claim and search)"),
+    shrink_budget: int = typer.Option(32, "--shrink-budget", help="runs spent shrinking a counterexample"),
+    top: int = typer.Option(5, "--top", help="worst cases to list"),
+    out: Optional[Path] = typer.Option(None, "--out", help="directory for falsify.json and the figures"),
+    store_path: Optional[Path] = typer.Option(None, "--store", help="results store (default ./.theorycheck)"),
+) -> None:
+    """Search a claim's admissible parameters and seeds for a counterexample; exit 1 if one is found and
+    confirmed, 0 if none is found within the budget, 2 if every trial was an error."""
+    from theorycheck.report.documents import write_atomic
+    from theorycheck.report.falsify import falsify_figures, print_falsify, trial_line
+    from theorycheck.verify.executors import EXECUTORS
+    from theorycheck.verify.falsify import falsify as search
+    from theorycheck.verify.registry import load_claims, resolve
+    from theorycheck.numerics.device import resolve_device
+
+    preset = preset_name(quick, full)
+    (cls,) = resolve([claim], load_claims(claims))[:1]
+    if executor not in EXECUTORS:
+        raise InputError(f"unknown executor {executor!r}; choose from {', '.join(EXECUTORS)}")
+    resolve_device(device)
+    prepare_out(out)
+    options: dict[str, Any] = {"workers": workers} if executor in ("processes", "dask") else {}
+    if executor == "dask":
+        options["scheduler"] = scheduler
+
+    report = search(cls, budget=budget, preset=preset, seeds=seeds, vary=vary,
+                    fixed={**read_params_file(params_file), **parse_sets(sets)}, search_seeds=not fixed_seeds,
+                    level=level, device=device, executor=executor, executor_options=options, batch=batch,
+                    sampler_seed=sampler_seed, storage=storage, study=study, store=open_store(store_path),
+                    claim_files=[str(c) for c in claims], shrink_budget=shrink_budget,
+                    on_trial=lambda record: err_console.print(trial_line(record), markup=False, highlight=False))
+    print_falsify(report, out_console, top)
+    if out is not None:
+        write_atomic(out / "falsify.json", json.dumps(report.to_json(top), indent=2) + "\n")
+        paths = falsify_figures(report, out)
+        err_console.print(f"wrote {out}/falsify.json and {len(paths)} figure files")
+    if report.evaluated and all(t.verdict == "error" for t in report.evaluated):
+        raise typer.Exit(2)
+    raise typer.Exit(1 if report.counterexample is not None else 0)
+
+
 def stored_figures(results: Sequence, folder: Path) -> list[list[Path]]:
     """The figure files that ``write_outputs`` drew for each result (matched by name and cell tag)."""
     from theorycheck.report.figures import slug

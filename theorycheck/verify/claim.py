@@ -156,7 +156,13 @@ class Params:
     """Base for a claim's parameters: subclass as ``@dataclass(frozen=True)`` with defaults.
 
     ``quick()`` runs in seconds on a laptop CPU, ``full()`` at the paper's scale.
+
+    ``search_space`` (optional) tells ``theorycheck falsify`` where to search, by field: ``(low, high)``
+    or ``(low, high, "log")`` a range inside the theorem's assumptions, a list the choices, None never
+    searched. Undeclared fields get a range from their type and presets (:mod:`theorycheck.verify.space`).
     """
+
+    search_space: ClassVar[dict[str, Any]] = {}
 
     @classmethod
     def quick(cls) -> "Params":
