@@ -59,6 +59,7 @@ def claims_graph(ids: Iterable[str] | None = None, catalog: dict[str, type] | No
                 raise InputError(f"claim {cid}: related claim {other!r} is not in the catalog")
             if other in graph:
                 graph.add_edge(cid, other, relation=relation)
+    _distinct_labels(graph)
     by_data: dict[Any, list[str]] = {}
     for cid in chosen:
         by_data.setdefault(catalog[cid].make_data, []).append(cid)
@@ -67,6 +68,18 @@ def claims_graph(ids: Iterable[str] | None = None, catalog: dict[str, type] | No
             if not graph.has_edge(a, b) and not graph.has_edge(b, a):
                 graph.add_edge(a, b, relation="same data as")
     return graph
+
+
+def _distinct_labels(graph: nx.DiGraph) -> None:
+    """Two papers with the same short citation become 'Nacson et al. 2019a' and '... 2019b'."""
+    by_label: dict[str, list[str]] = {}
+    for node, data in sorted(graph.nodes(data=True)):
+        if data["kind"] == "paper":
+            by_label.setdefault(data["label"], []).append(node)
+    for label, nodes in by_label.items():
+        if len(nodes) > 1:
+            for letter, node in zip("abcdefghijklmnopqrstuvwxyz", nodes):
+                graph.nodes[node]["label"] = label + letter
 
 
 def claim_relations(graph: nx.DiGraph) -> list[tuple[str, str, str]]:
@@ -126,52 +139,50 @@ VERDICT_COLORS = {"agrees": "#2ca02c", "disagrees": "#d62728", "inconclusive": "
 
 
 def draw_svg(graph: nx.DiGraph, verdicts: dict[str, str] | None = None) -> str:
-    """The graph as inline SVG: papers in the left column, their claims in the right one (a networkx
-    multipartite layout), relations between claims as arcs on the right; claims coloured by verdict."""
+    """The graph as inline SVG: papers in the left column, their claims in the right one, relations between
+    claims as labelled arcs right of the claim ids; claims coloured by verdict (grey without one)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyArrowPatch
 
     from theorycheck.report.figures import style
 
     verdicts = verdicts or {}
     order = papers(graph)
     claims = [c for p in order for c in sorted(graph.successors(p)) if graph.nodes[c]["kind"] == "claim"]
-    layers = {p: 0 for p in order} | {c: 1 for c in claims}
-    nx.set_node_attributes(graph, layers, "layer")
-    pos = nx.multipartite_layout(graph.subgraph(order + claims), subset_key="layer", align="vertical", scale=1.0)
-    # keep each column in catalog order, top to bottom, papers centred on their claims
-    for i, c in enumerate(claims):
-        pos[c] = (1.0, -i)
-    for p in order:
-        ys = [pos[c][1] for c in graph.successors(p) if c in pos and graph.nodes[c]["kind"] == "claim"]
+    pos = {c: (1.0, -float(i)) for i, c in enumerate(claims)}
+    for p in order:  # each paper level with the middle of its claims
+        ys = [pos[c][1] for c in graph.successors(p) if c in pos]
         pos[p] = (0.0, sum(ys) / len(ys))
-    height = max(2.0, 0.24 * len(claims) + 0.6)
+    width, height = 6.75, max(1.2, 0.24 * len(claims) + 0.4)
+    char = 0.6 * 7 / 72 * 3.5 / width  # a 7 pt monospace character (0.6 em wide), in data units (x spans 3.5)
+    lane = 1.06 + char * max(len(c) for c in claims) + 0.04  # where relation arcs start: right of the ids
     with plt.rc_context({**style(), "figure.constrained_layout.use": False}):
-        fig, ax = plt.subplots(figsize=(6.75, height))
-        ax.set_axis_off()
-        states = [(a, b) for a, b, d in graph.edges(data=True) if d["relation"] == "states" and a in pos and b in pos]
-        nx.draw_networkx_edges(graph, pos, edgelist=states, ax=ax, edge_color="0.7", width=0.7, arrows=False)
-        relations = [(a, b) for a, b, d in graph.edges(data=True) if d["relation"] != "states" and a in pos and b in pos]
-        if relations:
-            nx.draw_networkx_edges(graph, pos, edgelist=relations, ax=ax, edge_color="#1f77b4", width=0.8,
-                                   style="dashed", arrows=True, arrowsize=6, connectionstyle="arc3,rad=-0.5",
-                                   node_size=20)
-            for a, b in relations:
-                (x0, y0), (x1, y1) = pos[a], pos[b]
-                ax.text(1.0 + 0.09 * (abs(y1 - y0) ** 0.5 + 0.5), (y0 + y1) / 2, graph.edges[a, b]["relation"],
-                        fontsize=6, color="#1f77b4", va="center")
-        nx.draw_networkx_nodes(graph, pos, nodelist=order, ax=ax, node_color="0.6", node_size=18, node_shape="s")
-        nx.draw_networkx_nodes(graph, pos, nodelist=claims, ax=ax, node_size=22,
-                               node_color=[VERDICT_COLORS.get(verdicts.get(c, ""), "0.3") for c in claims])
-        for p in order:
-            ax.text(pos[p][0] - 0.03, pos[p][1], graph.nodes[p]["label"], ha="right", va="center", fontsize=7)
-        for c in claims:
-            ax.text(pos[c][0] + 0.03, pos[c][1], c, ha="left", va="center", fontsize=7, family="monospace")
-        ax.set_xlim(-0.9, 1.9)
-        ax.set_ylim(-len(claims) + 0.4, 0.6)
+        fig, ax = plt.subplots(figsize=(width, height))
         fig.subplots_adjust(0, 0, 1, 1)
+        ax.set_axis_off()
+        ax.set_xlim(-0.75, 2.75)
+        ax.set_ylim(-len(claims) + 0.5, 0.5)
+        states = [(a, b) for a, b, d in graph.edges(data=True) if d["relation"] == "states" and a in pos and b in pos]
+        nx.draw_networkx_edges(graph, pos, edgelist=states, ax=ax, edge_color="0.75", width=0.7, arrows=False)
+        nx.draw_networkx_nodes(graph, pos, nodelist=order, ax=ax, node_color="0.55", node_size=16, node_shape="s")
+        nx.draw_networkx_nodes(graph, pos, nodelist=claims, ax=ax, node_size=20,
+                               node_color=[VERDICT_COLORS.get(verdicts.get(c, ""), "0.35") for c in claims])
+        for p in order:
+            ax.text(-0.04, pos[p][1], graph.nodes[p]["label"], ha="right", va="center", fontsize=7)
+        for c in claims:
+            ax.text(1.04, pos[c][1], c, ha="left", va="center", fontsize=7, family="monospace")
+        for a, b, d in graph.edges(data=True):
+            if d["relation"] == "states" or a not in pos or b not in pos:
+                continue
+            ya, yb = pos[a][1], pos[b][1]
+            ax.add_patch(FancyArrowPatch((lane, ya), (lane, yb), connectionstyle="arc3,rad=-0.35",
+                                         arrowstyle="-|>", mutation_scale=6, color="#1f77b4", linewidth=0.8))
+            bulge = 0.35 * abs(ya - yb) * (width / 3.5) / height * 0.9
+            ax.text(lane + bulge * 0.5 + 0.03, (ya + yb) / 2, d["relation"], fontsize=6, color="#1f77b4",
+                    va="center")
         buffer = io.StringIO()
         fig.savefig(buffer, format="svg", metadata={"Date": None})
         plt.close(fig)

@@ -262,36 +262,51 @@ def tex_number(value: float | None) -> str:
     return text
 
 
+def _tex_margin(margin: float) -> str:
+    """The nearest miss as a factor: 1.81, 26.4; past 100 a straw man, written $>100$."""
+    if margin >= 100:
+        return r"$>$100$\times$"
+    return f"{margin:.3g}" + r"$\times$"
+
+
 def report_latex(results: Sequence) -> str:
-    r"""A booktabs table that fits one column of a two-column paper (``\columnwidth``): claim (with the
-    key check under it), verdict, key value against its tolerance, controls rejected with the nearest miss.
-    Needs ``\usepackage{booktabs,tabularx}``; ready for ``\input`` inside a ``table`` float."""
+    r"""A booktabs table that fits one column of a two-column paper (``\columnwidth``): claim (with its key
+    check in small type under it), verdict, key value against its tolerance, controls rejected with the
+    nearest miss. Claims are grouped under their family. Needs ``\usepackage{booktabs,tabularx}``; ready
+    for ``\input`` inside a ``table`` float."""
     names = varying(results)
     one_claim = len({r.claim for r in results}) == 1 and bool(names)
-    first = "Cell" if one_claim else "Claim"
     lines = [r"% theorycheck results table: needs \usepackage{booktabs,tabularx}",
-             r"{\footnotesize\setlength{\tabcolsep}{4pt}%",
+             r"{\footnotesize\setlength{\tabcolsep}{3pt}%",
              r"\begin{tabularx}{\columnwidth}{@{}>{\raggedright\arraybackslash}X l r r@{}}",
              r"\toprule",
-             rf"{first} & Verdict & Key value & Controls \\",
+             ("Cell" if one_claim else "Claim") + r" & Verdict & Key value & Controls \\",
              r"\midrule"]
+    if one_claim:
+        lines.append(r"\multicolumn{4}{@{}l}{" + _tex_id(results[0].claim) + r"}\\")
+    family = None
     for r in results:
         key = r.key_check
         if one_claim:
-            head = tex_escape(cell_label(r, names))
+            head = r"\quad " + tex_escape(cell_label(r, names))
         else:
-            head = _tex_id(r.claim) + (f" ({tex_escape(cell_label(r, names))})" if names else "")
+            claim_family, name = r.claim.split(".", 1)
+            if claim_family != family:
+                family = claim_family
+                lines.append(r"\multicolumn{4}{@{}l}{\textit{" + tex_escape(family) + r"}}\\")
+            head = r"\quad " + _tex_id(name) + (f" ({tex_escape(cell_label(r, names))})" if names else "")
         if key is not None:
-            head += r"\newline{\scriptsize " + tex_escape(short_label(key.name, 40)) + "}"
+            head += r"\newline\hspace*{1em}{\scriptsize " + tex_escape(short_label(key.name)) + "}"
         rel = r"\le" if key is not None and key.relation == "<=" else r"\ge"
         value = "--" if key is None else f"${tex_number(key.value)} {rel} {tex_number(key.tolerance)}$"
         rejected = [c for c in r.controls if c.passed is False]
         margins = [c.margin for c in rejected if c.margin == c.margin]
-        controls = f"{len(rejected)}/{len(r.controls)}" + (
-            f" (${tex_number(min(margins))}{{\\times}}$)" if margins else "")
+        controls = f"{len(rejected)}/{len(r.controls)}" + (f" ({_tex_margin(min(margins))})" if margins else "")
         verdict = r.verdict.value + ("$^*$" if getattr(r, "outside", None) else "")
         lines.append(f"{head} & {verdict} & {value} & {controls} \\\\")
     lines += [r"\bottomrule", r"\end{tabularx}}"]
+    if any(getattr(r, "outside", None) for r in results):
+        lines.insert(-1, r"\multicolumn{4}{@{}l}{\scriptsize $^*$outside the claim's assumptions}\\")
     return "\n".join(lines) + "\n"
 
 

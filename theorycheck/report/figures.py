@@ -36,7 +36,7 @@ from theorycheck.verify.claim import CheckResult, Curve  # noqa: E402
 #: figure widths in inches: one column of a two-column paper, the full text width
 WIDTHS = {"one-column": 3.25, "two-column": 6.75}
 #: height of one panel row, inches
-PANEL_HEIGHT = {"one-column": 2.3, "two-column": 2.1}
+PANEL_HEIGHT = {"one-column": 2.3, "two-column": 2.0}
 FORMATS = ("pdf", "png", "svg", "pgf")
 DPI = 300
 #: a series with at most this many points is drawn with markers
@@ -50,8 +50,8 @@ def style(usetex: bool = False) -> dict[str, Any]:
     """Matplotlib settings for paper figures (8 pt text, STIX for text and math, TrueType fonts)."""
     return {
         "font.family": "serif", "font.serif": ["STIXGeneral", "DejaVu Serif"], "mathtext.fontset": "stix",
-        "font.size": 8, "axes.labelsize": 8, "axes.titlesize": 8, "legend.fontsize": 6.5,
-        "xtick.labelsize": 7, "ytick.labelsize": 7, "lines.linewidth": 1.0, "axes.linewidth": 0.6,
+        "font.size": 8.5, "axes.labelsize": 8.5, "axes.titlesize": 8.5, "legend.fontsize": 7,
+        "xtick.labelsize": 7.5, "ytick.labelsize": 7.5, "lines.linewidth": 1.0, "axes.linewidth": 0.6,
         "xtick.major.width": 0.6, "ytick.major.width": 0.6, "xtick.minor.width": 0.4, "ytick.minor.width": 0.4,
         "axes.spines.top": False, "axes.spines.right": False, "legend.frameon": False,
         "legend.handlelength": 2.2, "legend.borderaxespad": 0.3, "legend.labelspacing": 0.3,
@@ -193,14 +193,17 @@ def _draw_tolerance(ax: plt.Axes, x: np.ndarray, curve: Curve, check: CheckResul
         ax.update_datalim([(x[0], tol), (x[-1], tol)], updatex=False)
         ax.autoscale_view()
         low, high = ax.get_ylim()
+        xlim = ax.get_xlim()
         line = ax.axhline(tol, color=TOLERANCE_COLOR, linewidth=0.8, linestyle=(0, (1, 1)), zorder=2)
         y0, y1 = (tol, max(high, tol)) if relation == "<=" else (min(low, tol), tol)
         if curve.checked_at is not None:
             ax.fill_between(list(curve.checked_at), y0, y1, color=VIOLATION_COLOR, alpha=0.10, linewidth=0, zorder=0)
-        else:
-            ax.fill_between([0.97, 1.0], y0, y1, color=VIOLATION_COLOR, alpha=0.18, linewidth=0, zorder=0,
-                            transform=ax.get_yaxis_transform())
+        elif x.size > 1:  # the check reads the last point: shade from halfway to the previous one
+            start = np.sqrt(x[-2] * x[-1]) if ax.get_xscale() == "log" else (x[-2] + x[-1]) / 2
+            ax.fill_between([start, ax.get_xlim()[1]], y0, y1, color=VIOLATION_COLOR, alpha=0.12, linewidth=0,
+                            zorder=0)
         ax.set_ylim(low, high)
+        ax.set_xlim(xlim)
         side = "above" if relation == "<=" else "below"
         return [(line, f"tolerance (fails {side})")]
     if curve.predicted is None:
