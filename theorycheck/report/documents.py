@@ -296,9 +296,11 @@ def report_latex(results: Sequence) -> str:
                 lines.append(r"\multicolumn{4}{@{}l}{\textit{" + tex_escape(family) + r"}}\\")
             head = r"\quad " + _tex_id(name) + (f" ({tex_escape(cell_label(r, names))})" if names else "")
         if key is not None:
-            head += r"\newline\hspace*{1em}{\scriptsize " + tex_escape(short_label(key.name)) + "}"
+            head += r"\newline{\scriptsize " + tex_escape(short_label(key.name)) + "}"
         rel = r"\le" if key is not None and key.relation == "<=" else r"\ge"
-        value = "--" if key is None else f"${tex_number(key.value)} {rel} {tex_number(key.tolerance)}$"
+        # the value over its tolerance, on two lines: the widest cells are what squeezes the claim column
+        value = "--" if key is None else (r"\begin{tabular}[t]{@{}r@{}}" + f"${tex_number(key.value)}$" + r"\\"
+                                          + f"${rel} {tex_number(key.tolerance)}$" + r"\end{tabular}")
         rejected = [c for c in r.controls if c.passed is False]
         margins = [c.margin for c in rejected if c.margin == c.margin]
         controls = f"{len(rejected)}/{len(r.controls)}" + (f" ({_tex_margin(min(margins))})" if margins else "")

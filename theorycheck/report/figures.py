@@ -66,6 +66,11 @@ def _rows(values: Any, n: int) -> np.ndarray:
     return array.reshape(1, -1) if array.ndim == 1 else array.reshape(array.shape[0], -1)[:, :n]
 
 
+def _fits(values: Any, n: int) -> bool:
+    """Whether a series has one value per x (its last axis has length ``n``)."""
+    return np.asarray(values).shape[-1:] == (n,)
+
+
 def _column(curve: Curve) -> int:
     """Index of the x the check reads: the end of ``checked_at``, else the last point."""
     x = np.asarray(curve.x, float)
@@ -95,7 +100,7 @@ def resolve_band(curve: Curve, check: CheckResult | None) -> str:
 
     if same(at):
         return "line"
-    if curve.predicted is not None:
+    if curve.predicted is not None and _fits(curve.predicted, x.size):
         p = _rows(curve.predicted, x.size)
         p = p[:, _column(curve)] if p.shape[0] in (1, values.size) else None
         if p is not None:
@@ -148,12 +153,12 @@ def draw_curve(ax: plt.Axes, curve: Curve, check: CheckResult | None = None, see
     handles: list[tuple] = [_measured(ax, x, curve.y, "C0", curve.label or "measured", seeds)]
     colors = [f"C{i}" for i in range(1, 10)]
     for i, (name, values) in enumerate(curve.extra.items()):
-        if np.asarray(values).shape[-1] == x.size:
+        if _fits(values, x.size):
             handles.append(_measured(ax, x, values, colors[i % 9], name, seeds))
-    if curve.predicted is not None:
+    if curve.predicted is not None and _fits(curve.predicted, x.size):
         handles.append(_theory(ax, x, curve.predicted, "k", curve.predicted_label))
     for i, (name, values) in enumerate(curve.predicted_extra.items()):
-        if np.asarray(values).shape[-1] == x.size:
+        if _fits(values, x.size):
             handles.append(_theory(ax, x, values, colors[i % 9], name))
     if curve.checked_at is not None:
         ax.axvspan(*curve.checked_at, color="0.88", zorder=0, linewidth=0)
@@ -206,7 +211,7 @@ def _draw_tolerance(ax: plt.Axes, x: np.ndarray, curve: Curve, check: CheckResul
         ax.set_xlim(xlim)
         side = "above" if relation == "<=" else "below"
         return [(line, f"tolerance (fails {side})")]
-    if curve.predicted is None:
+    if curve.predicted is None or not _fits(curve.predicted, x.size):
         return []
     p = _rows(curve.predicted, x.size)
     centre = np.nanmedian(p, axis=0) if p.shape[0] > 1 else p[0]
