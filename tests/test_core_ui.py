@@ -187,7 +187,7 @@ def test_progress_prints_a_line_per_claim_when_stderr_is_not_a_terminal(cli, toy
     (["run", "--qiuck"], "no such option --qiuck for `theorycheck run`; did you mean --quick?"),
     (["run", "toy.mean", "--claims", "TOY", "--seeds", "abc"], "--seeds must be a count"),
     (["run", "toy.mean", "--claims", "TOY", "--level", "high"], "'--level'"),
-    (["sweep"], "Missing argument 'CLAIM'"),
+    (["sweep"], "theorycheck sweep: Missing "),
     (["figure", "toy.mean", "--claims", "TOY"], "Missing option '--out'"),
     (["run", "-k", "toy and", "--claims", "TOY"], "-k 'toy and': ends where a word"),
     (["bogus"], "No such command 'bogus'"),

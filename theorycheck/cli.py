@@ -245,7 +245,9 @@ Examples:
   theorycheck show mine.my-theorem --claims my_theorem.py""")
 def show(claim: str = typer.Argument(..., metavar="CLAIM", help="a claim id (a family name lists its claims)"),
          claims: list[Path] = typer.Option([], "--claims", metavar="FILE", help=CLAIMS_HELP),
-         store_path: Optional[Path] = typer.Option(None, "--store", metavar="DIR", help=STORE_HELP)) -> None:
+         store_path: Optional[Path] = typer.Option(None, "--store", metavar="DIR", help=STORE_HELP),
+         detail: bool = typer.Option(False, "--detail", "-v", help="also print the claim's notes (its docstring)"),
+         ) -> None:
     """A claim's statement, source, departures from the paper, parameters and presets, and the checks
     (with quantifiers) and controls (with margins) of its last stored run."""
     import dataclasses
@@ -264,6 +266,12 @@ def show(claim: str = typer.Argument(..., metavar="CLAIM", help="a claim id (a f
         say(f"\nderivation (LaTeX):\n  {derivation}")
     departures = " ".join(str(getattr(cls, "departures", "") or "").split())
     say(f"\ndepartures from the paper:\n  {departures or 'none declared'}")
+    if detail and cls.__doc__:
+        import inspect
+
+        say("\nnotes:\n" + "\n".join("  " + line for line in inspect.cleandoc(cls.__doc__).splitlines()))
+    if "predicted_rate" in cls.Params.__dataclass_fields__:
+        say(f"\npredicted rate law: {cls.Params().predicted_rate} (replace it with --predict-rate LAW)")
     related = getattr(cls, "related", ())
     if related:
         say("\nrelated claims:\n" + "\n".join(f"  {relation} {other}" for relation, other in related))

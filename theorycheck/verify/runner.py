@@ -62,7 +62,7 @@ class Result:
         return [c for c in self.controls if c.passed is False and np.isfinite(c.margin) and c.margin <= NEAR_MISS]
 
     def to_json(self) -> dict[str, Any]:
-        """The schema-1 result record (DESIGN.md); later fields extend it, never break it."""
+        """The schema-1 result record (theorycheck/report/schema.json); later fields extend it, never break it."""
         return {
             "claim": self.claim,
             "verdict": self.verdict.value,
