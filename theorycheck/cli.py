@@ -48,6 +48,20 @@ STORE_HELP = "results store directory (default ./.theorycheck or $THEORYCHECK_ST
 OUTSIDE_HELP = "let this parameter go past the claim's assumptions, to see where the theorem stops holding (repeatable)"
 KEYWORD_HELP = "select claims whose id matches this expression: words joined by and/or/not, e.g. 'gd and not sgd'"
 
+# options shared by several commands (typer reads each as a declaration; none is mutated)
+QUICK = typer.Option(False, "--quick", help=QUICK_HELP)
+FULL = typer.Option(False, "--full", help=FULL_HELP)
+SEEDS = typer.Option(None, "--seeds", metavar="SEEDS", help=SEEDS_HELP)
+LEVEL = typer.Option(0.95, "--level", metavar="LEVEL", help=LEVEL_HELP)
+DEVICE = typer.Option("auto", "--device", metavar="DEVICE", help="auto, cpu, cuda or cuda:N")
+SETS = typer.Option([], "--set", metavar="KEY=VALUE", help="override a parameter (repeatable)")
+PARAMS = typer.Option(None, "--params", metavar="FILE", help="TOML file of parameter overrides")
+CLAIMS = typer.Option([], "--claims", metavar="FILE", help=CLAIMS_HELP)
+STORE = typer.Option(None, "--store", metavar="DIR", help=STORE_HELP)
+OUTSIDE = typer.Option([], "--allow-outside", metavar="PARAM", help=OUTSIDE_HELP)
+KEYWORDS = typer.Option(None, "-k", metavar="EXPR", help=KEYWORD_HELP)
+JUNIT = typer.Option(None, "--junit-xml", metavar="FILE", help="also write JUnit XML (for CI)")
+
 
 def _version(value: bool) -> None:
     if value:
@@ -204,8 +218,8 @@ Examples:
   theorycheck list | cut -d' ' -f1        whole ids when piped
   theorycheck list --graph                papers, claims and relations
   theorycheck list --graph --format dot | dot -Tpdf > catalog.pdf""")
-def list_claims(claims: list[Path] = typer.Option([], "--claims", metavar="FILE", help=CLAIMS_HELP),
-                keywords: Optional[str] = typer.Option(None, "-k", metavar="EXPR", help=KEYWORD_HELP),
+def list_claims(claims: list[Path] = CLAIMS,
+                keywords: Optional[str] = KEYWORDS,
                 fmt: str = typer.Option("table", "--format", metavar="FORMAT",
                                         help="table or json (with --graph: text, json or dot)"),
                 graph: bool = typer.Option(False, "--graph", help="the catalog as a graph: papers, claims, relations"),
@@ -243,13 +257,16 @@ def list_claims(claims: list[Path] = typer.Option([], "--claims", metavar="FILE"
 Examples:
   theorycheck show separable.gd-logistic
   theorycheck show mine.my-theorem --claims my_theorem.py""")
-def show(claim: str = typer.Argument(..., metavar="CLAIM", help="a claim id (a family name lists its claims)"),
-         claims: list[Path] = typer.Option([], "--claims", metavar="FILE", help=CLAIMS_HELP),
-         store_path: Optional[Path] = typer.Option(None, "--store", metavar="DIR", help=STORE_HELP),
+def show(claim: str = typer.Argument(..., metavar="CLAIM", hidden=True),
+         claims: list[Path] = CLAIMS,
+         store_path: Optional[Path] = STORE,
          detail: bool = typer.Option(False, "--detail", "-v", help="also print the claim's notes (its docstring)"),
          ) -> None:
     """A claim's statement, source, departures from the paper, parameters and presets, and the checks
-    (with quantifiers) and controls (with margins) of its last stored run."""
+    (with quantifiers) and controls (with margins) of its last stored run.
+
+    \b
+    CLAIM  a claim id (a family name lists its claims)"""
     import dataclasses
 
     from theorycheck.report.terminal import print_table
@@ -336,30 +353,32 @@ Examples:
   theorycheck run mine.decay --claims mine.py --predict-rate "1/sqrt(t)"
   theorycheck run separable.gd-logistic --set lr=2.5 --allow-outside lr""")
 def run(
-    selectors: list[str] = typer.Argument(None, metavar="CLAIM", help="claim ids or family names"),
+    selectors: list[str] = typer.Argument(None, metavar="CLAIM", hidden=True),
     all_: bool = typer.Option(False, "--all", help="run the whole catalog"),
-    keywords: Optional[str] = typer.Option(None, "-k", metavar="EXPR", help=KEYWORD_HELP),
-    quick: bool = typer.Option(False, "--quick", help=QUICK_HELP),
-    full: bool = typer.Option(False, "--full", help=FULL_HELP),
-    seeds: Optional[str] = typer.Option(None, "--seeds", metavar="SEEDS", help=SEEDS_HELP),
-    level: float = typer.Option(0.95, "--level", metavar="LEVEL", help=LEVEL_HELP),
-    device: str = typer.Option("auto", "--device", metavar="DEVICE", help="auto, cpu, cuda or cuda:N"),
-    sets: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help="override a parameter (repeatable)"),
-    params_file: Optional[Path] = typer.Option(None, "--params", metavar="FILE",
-                                               help="TOML file of parameter overrides"),
-    claims: list[Path] = typer.Option([], "--claims", metavar="FILE", help=CLAIMS_HELP),
+    keywords: Optional[str] = KEYWORDS,
+    quick: bool = QUICK,
+    full: bool = FULL,
+    seeds: Optional[str] = SEEDS,
+    level: float = LEVEL,
+    device: str = DEVICE,
+    sets: list[str] = SETS,
+    params_file: Optional[Path] = PARAMS,
+    claims: list[Path] = CLAIMS,
     fmt: str = typer.Option("table", "--format", metavar="FORMAT", help="table, json, md, html or latex"),
     out: Optional[Path] = typer.Option(None, "--out", metavar="DIR", help="write results.json, the report and figures here"),
-    junit: Optional[Path] = typer.Option(None, "--junit-xml", metavar="FILE", help="also write JUnit XML (for CI)"),
-    store_path: Optional[Path] = typer.Option(None, "--store", metavar="DIR", help=STORE_HELP),
+    junit: Optional[Path] = JUNIT,
+    store_path: Optional[Path] = STORE,
     no_store: bool = typer.Option(False, "--no-store", help="neither read nor write the store"),
     rerun: bool = typer.Option(False, "--rerun", help="run again even if the store has this run"),
     predict_rate: Optional[str] = typer.Option(None, "--predict-rate", metavar="LAW",
                                                help="replace a claim's predicted rate law, e.g. '1/log(t)'"),
-    allow_outside: list[str] = typer.Option([], "--allow-outside", metavar="PARAM", help=OUTSIDE_HELP),
+    allow_outside: list[str] = OUTSIDE,
     detail: bool = typer.Option(False, "--detail", "-v", help="print every check, control and observation"),
 ) -> None:
-    """Run claims: exit 0 if all agree, 1 if one disagrees or is inconclusive, 2 on errors."""
+    """Run claims: exit 0 if all agree, 1 if one disagrees or is inconclusive, 2 on errors.
+
+    \b
+    CLAIM  claim ids or family names (or --all, or -k alone)"""
     from theorycheck.numerics.device import resolve_device
     from theorycheck.report.documents import FORMATS
     from theorycheck.report.terminal import RunProgress
@@ -411,18 +430,18 @@ Examples:
   theorycheck sweep separable.gd-logistic --grid lr=0.1:1.9:5 --grid n=50,100
 A grid axis is name=start:stop:num, name=start:stop:num:log or name=v1,v2,...; several form a product.""")
 def sweep(
-    claim: str = typer.Argument(..., metavar="CLAIM", help="claim id"),
+    claim: str = typer.Argument(..., metavar="CLAIM", hidden=True),
     grid: list[str] = typer.Option(..., "--grid", metavar="AXIS", help="name=start:stop:num[:log] or name=v1,v2 "
                                                                       "(repeat for a product)"),
-    quick: bool = typer.Option(False, "--quick", help=QUICK_HELP),
-    full: bool = typer.Option(False, "--full", help=FULL_HELP),
-    seeds: Optional[str] = typer.Option(None, "--seeds", metavar="SEEDS", help=SEEDS_HELP),
-    level: float = typer.Option(0.95, "--level", metavar="LEVEL", help=LEVEL_HELP),
-    device: str = typer.Option("auto", "--device", metavar="DEVICE", help="auto, cpu, cuda or cuda:N"),
+    quick: bool = QUICK,
+    full: bool = FULL,
+    seeds: Optional[str] = SEEDS,
+    level: float = LEVEL,
+    device: str = DEVICE,
     sets: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help="a fixed override (repeatable)"),
     params_file: Optional[Path] = typer.Option(None, "--params", metavar="FILE", help="TOML file of fixed overrides"),
-    claims: list[Path] = typer.Option([], "--claims", metavar="FILE", help=CLAIMS_HELP),
-    allow_outside: list[str] = typer.Option([], "--allow-outside", metavar="PARAM", help=OUTSIDE_HELP),
+    claims: list[Path] = CLAIMS,
+    allow_outside: list[str] = OUTSIDE,
     executor: str = typer.Option("local", "--executor", metavar="NAME", help="local, processes, dask or submitit"),
     workers: Optional[int] = typer.Option(None, "--workers", metavar="N", help="processes / LocalCluster workers"),
     scheduler: Optional[str] = typer.Option(None, "--scheduler", metavar="ADDRESS",
@@ -432,11 +451,14 @@ def sweep(
                                           help="submitit cluster: slurm (default) or local"),
     out: Optional[Path] = typer.Option(None, "--out", metavar="DIR", help="write the phase diagram, report and figures"),
     fmt: str = typer.Option("table", "--format", metavar="FORMAT", help="table, json, md, html or latex"),
-    junit: Optional[Path] = typer.Option(None, "--junit-xml", metavar="FILE", help="also write JUnit XML (for CI)"),
-    store_path: Optional[Path] = typer.Option(None, "--store", metavar="DIR", help=STORE_HELP),
+    junit: Optional[Path] = JUNIT,
+    store_path: Optional[Path] = STORE,
     rerun: bool = typer.Option(False, "--rerun", help="run every cell again"),
 ) -> None:
-    """Run a parameter grid, storing each cell as it finishes (an interrupted sweep resumes)."""
+    """Run a parameter grid, storing each cell as it finishes (an interrupted sweep resumes).
+
+    \b
+    CLAIM  a claim id"""
     from theorycheck.numerics.device import resolve_device
     from theorycheck.report.documents import FORMATS, cell_label
     from theorycheck.report.sweeps import phase_diagram
@@ -499,12 +521,15 @@ Examples:
   theorycheck diff runs/before runs/after          two --out directories
   theorycheck diff .theorycheck other/.theorycheck two stores (the latest run of each)
 Exit code: 0 when no verdict changed, 1 otherwise.""")
-def diff(a: Path = typer.Argument(..., metavar="A", help="a --out directory or a store"),
-         b: Path = typer.Argument(..., metavar="B", help="a --out directory or a store"),
+def diff(a: Path = typer.Argument(..., metavar="A", hidden=True),
+         b: Path = typer.Argument(..., metavar="B", hidden=True),
          fmt: str = typer.Option("table", "--format", metavar="FORMAT", help="table or json"),
          everything: bool = typer.Option(False, "--all", help="also list claims whose verdict and value did not change"),
          ) -> None:
-    """Compare two sets of results claim by claim: verdicts, key values, set-up and provenance."""
+    """Compare two sets of results claim by claim: verdicts, key values, set-up and provenance.
+
+    \b
+    A, B  --out directories (results.json) or stores (index.sqlite)"""
     from theorycheck.report.compare import describe, pair_results, value_cell, verdict_cell
     from theorycheck.report.documents import load_results
     from theorycheck.report.terminal import print_table
@@ -540,11 +565,14 @@ Examples:
   theorycheck report runs/x                       runs/x/report.html, figures embedded
   theorycheck report runs/x --format latex --out table.tex""")
 def report(
-    source: Path = typer.Argument(..., metavar="SOURCE", help="a directory written by run/sweep --out, or a store"),
+    source: Path = typer.Argument(..., metavar="SOURCE", hidden=True),
     fmt: str = typer.Option("html", "--format", metavar="FORMAT", help="html, md, latex or json"),
     out: Optional[Path] = typer.Option(None, "--out", metavar="FILE", help="output file (default: SOURCE/report.<ext>)"),
 ) -> None:
-    """Render stored results as a document (HTML embeds the figures)."""
+    """Render stored results as a document (HTML embeds the figures).
+
+    \b
+    SOURCE  a directory written by run/sweep --out, or a store"""
     from theorycheck.report import documents
 
     if fmt not in documents.FORMATS:
@@ -563,26 +591,29 @@ Examples:
   theorycheck figure separable.gd-logistic --full --seeds 20 --width two-column --out b.pdf
 Drawn from the stored run with this preset, seeds, parameters and level, or a new run.""")
 def figure(
-    claim: str = typer.Argument(..., metavar="CLAIM", help="claim id"),
+    claim: str = typer.Argument(..., metavar="CLAIM", hidden=True),
     out: Path = typer.Option(..., "--out", metavar="FILE", help="output file; its suffix (.pdf .png .svg .pgf) sets the format"),
     check: Optional[str] = typer.Option(None, "--check", metavar="NAME",
                                         help="one check or control (a part of its name); default: all checks as panels"),
     width: Optional[str] = typer.Option(None, "--width", metavar="WIDTH",
                                         help="one-column (3.25 in) or two-column (6.75 in); default by panel count"),
-    quick: bool = typer.Option(False, "--quick", help=QUICK_HELP),
-    full: bool = typer.Option(False, "--full", help=FULL_HELP),
-    seeds: Optional[str] = typer.Option(None, "--seeds", metavar="SEEDS", help=SEEDS_HELP),
-    level: float = typer.Option(0.95, "--level", metavar="LEVEL", help=LEVEL_HELP),
-    sets: list[str] = typer.Option([], "--set", metavar="KEY=VALUE", help="override a parameter (repeatable)"),
-    params_file: Optional[Path] = typer.Option(None, "--params", metavar="FILE", help="TOML file of overrides"),
-    allow_outside: list[str] = typer.Option([], "--allow-outside", metavar="PARAM", help=OUTSIDE_HELP),
+    quick: bool = QUICK,
+    full: bool = FULL,
+    seeds: Optional[str] = SEEDS,
+    level: float = LEVEL,
+    sets: list[str] = SETS,
+    params_file: Optional[Path] = PARAMS,
+    allow_outside: list[str] = OUTSIDE,
     seed_lines: bool = typer.Option(False, "--seed-lines", help="also draw one thin line per seed"),
     title: bool = typer.Option(False, "--title", help="put the claim and check name above the figure"),
-    claims: list[Path] = typer.Option([], "--claims", metavar="FILE", help=CLAIMS_HELP),
-    store_path: Optional[Path] = typer.Option(None, "--store", metavar="DIR", help=STORE_HELP),
-    device: str = typer.Option("auto", "--device", metavar="DEVICE", help="auto, cpu, cuda or cuda:N"),
+    claims: list[Path] = CLAIMS,
+    store_path: Optional[Path] = STORE,
+    device: str = DEVICE,
 ) -> None:
-    """A paper figure of a claim: every check as a panel, or one check; from the matching stored run."""
+    """A paper figure of a claim: every check as a panel, or one check; from the matching stored run.
+
+    \b
+    CLAIM  a claim id"""
     from theorycheck.report import figures
     from theorycheck.verify.registry import load_claims
     from theorycheck.verify.runner import build_params_outside, check_seeds, run_claim
@@ -635,7 +666,7 @@ def figure(
 Example:
   theorycheck export --out runs.jsonl""")
 def export(
-    store_path: Optional[Path] = typer.Option(None, "--store", metavar="DIR", help=STORE_HELP),
+    store_path: Optional[Path] = STORE,
     out: Optional[Path] = typer.Option(None, "--out", metavar="FILE", help="JSON Lines file (default: stdout)"),
 ) -> None:
     """The store as JSON Lines: one row per (claim, parameters, seed)."""
@@ -657,10 +688,13 @@ Example:
   theorycheck new mine.gd-least-squares --out my_claim.py
   theorycheck run --claims my_claim.py mine.gd-least-squares --quick""")
 def new(
-    name: str = typer.Argument(..., metavar="FAMILY.NAME", help="claim id, e.g. mine.gd-least-squares"),
+    name: str = typer.Argument(..., metavar="FAMILY.NAME", hidden=True),
     out: Optional[Path] = typer.Option(None, "--out", metavar="FILE", help="file to write (default: <name>.py)"),
 ) -> None:
-    """Write a documented, working template claim to start a new theorem from."""
+    """Write a documented, working template claim to start a new theorem from.
+
+    \b
+    FAMILY.NAME  the claim id, e.g. mine.gd-least-squares"""
     from theorycheck.verify.scaffold import write_template
 
     path = write_template(name, out)

@@ -206,14 +206,16 @@ class RunProgress:
         """A claim (or cell) finished: print its verdict line and advance."""
         self.done += 1
         name = label or result.claim
-        text = (f"[{self.done}/{self.total}] {name}  {verdict_text(result)}  {format_value(result.key_check)}  "
-                f"{seconds_text(result)}")
-        if self._progress is not None:
-            line = Text(f"[{self.done}/{self.total}] {name}  ")
-            line.append(verdict_text(result), style=VERDICT_STYLE[result.verdict.value])
-            line.append(f"  {format_value(result.key_check)}  {seconds_text(result)}")
-            self._progress.console.print(line)
-            self._progress.advance(self._task)
-        else:
-            self.console.file.write(text + "\n")
+        head = f"[{self.done}/{self.total}] {name}  "
+        tail = f"  {format_value(result.key_check)}  {seconds_text(result)}"
+        if self._progress is None:
+            self.console.file.write(head + verdict_text(result) + tail + "\n")
             self.console.file.flush()
+            return
+        if len(head + verdict_text(result) + tail) > self.console.width:  # one line: the deciding seed gives way
+            tail = f"  {format_value(result.key_check, worst=False)}  {seconds_text(result)}"
+        line = Text(head)
+        line.append(verdict_text(result), style=VERDICT_STYLE[result.verdict.value])
+        line.append(tail)
+        self._progress.console.print(line)
+        self._progress.advance(self._task)
