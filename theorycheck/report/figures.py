@@ -155,7 +155,7 @@ def draw_curve(ax: plt.Axes, curve: Curve, check: CheckResult | None = None, see
     for i, (name, values) in enumerate(curve.extra.items()):
         if _fits(values, x.size):
             handles.append(_measured(ax, x, values, colors[i % 9], name, seeds))
-    if curve.predicted is not None and _fits(curve.predicted, x.size):
+    if curve.predicted is not None and _fits(curve.predicted, x.size) and not _is_tolerance(curve, check):
         handles.append(_theory(ax, x, curve.predicted, "k", curve.predicted_label))
     for i, (name, values) in enumerate(curve.predicted_extra.items()):
         if _fits(values, x.size):
@@ -183,6 +183,14 @@ def draw_curve(ax: plt.Axes, curve: Curve, check: CheckResult | None = None, see
     if legend and handles:
         ax.legend([h for h, _ in handles], [label for _, label in handles], handler_map={tuple: HandlerTuple(ndivide=1)},
                   loc="best")
+
+
+def _is_tolerance(curve: Curve, check: CheckResult | None) -> bool:
+    """Whether ``predicted`` is only the check's tolerance as a constant (then it is drawn once, as the tolerance)."""
+    if check is None or curve.predicted is None or resolve_band(curve, check) != "line":
+        return False
+    tol, _ = _tolerance(check)
+    return bool(np.allclose(np.asarray(curve.predicted, float), tol))
 
 
 def _draw_tolerance(ax: plt.Axes, x: np.ndarray, curve: Curve, check: CheckResult) -> list[tuple]:
