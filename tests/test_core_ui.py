@@ -376,12 +376,12 @@ def test_sweep_past_an_assumption_third_axis_and_names(cli, toy_claims, tmp_path
     code, _, err = cli("sweep", "toy.mean", "--grid", "m=0,100", "--quick", "--claims", toy_claims)
     assert code == 2 and "m must be at least 1, got 0" in err  # refused without --allow-outside
     out = tmp_path / "sw"
-    code, stdout, err = cli("sweep", "toy.mean", "--grid", "m=0,100", "--grid", "mu=0,1", "--grid", "pause=0,0.001",
+    code, stdout, err = cli("sweep", "toy.mean", "--grid", "m=0,100", "--grid", "mu=1", "--grid", "pause=0,0.001",
                             "--allow-outside", "m", "--quick", "--claims", toy_claims, "--out", str(out))
     assert code == 2  # the cells with m = 0 fail to run: error, but drawn and reported
     doc = json.loads((out / "results.json").read_text())
     outside = [r for r in doc["results"] if r["outside_assumptions"]]
-    assert len(outside) == 4 and all("m must be at least 1" in r["outside_assumptions"][0] for r in outside)
+    assert len(outside) == 2 and all("m must be at least 1" in r["outside_assumptions"][0] for r in outside)
     assert "error*" in stdout and "outside the claim's assumptions" in stdout
     names = {p.name for p in (out / "figures").iterdir()}
     assert "toy.mean_m=100_mu=1_pause=0.001.png" in names and not any("cell" in n for n in names)
@@ -391,6 +391,6 @@ def test_sweep_past_an_assumption_third_axis_and_names(cli, toy_claims, tmp_path
 
     results = [result_from_json(r) for r in doc["results"]]
     (path,) = phase_diagram(results, ["m", "mu", "pause"], tmp_path / "pd", ["svg"])
-    assert path.read_text().count('<g id="axes_') >= 2 * 2  # two heat maps, each with its colour bar
+    assert path.read_text().count('<g id="axes_') == 2 * 2  # a heat map per pause value, each with its colour bar
     code, _, err = cli("sweep", "toy.mean", "--grid", "m=0,100", "--allow-outside", "sigma", "--claims", toy_claims)
     assert code == 2 and "--allow-outside 'sigma'" in err

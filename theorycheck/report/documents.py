@@ -140,7 +140,7 @@ td,th{border-bottom:1px solid #ddd;padding:3px 9px;text-align:left;vertical-alig
 th{border-bottom:2px solid #999}td.num{text-align:right;font-variant-numeric:tabular-nums;white-space:nowrap}
 .agrees{color:#177a2b}.disagrees{color:#b00}.inconclusive{color:#a06a00}.error{color:#b00;font-weight:bold}
 figure{margin:1em 0}figure img{width:100%;max-width:980px}figure.one img{max-width:480px}
-figcaption{font-size:.88em;color:#444}code{font-size:90%}.muted{color:#666;font-size:.9em}
+figcaption{font-size:.88em;color:#444}code{font-size:90%}td code{white-space:nowrap}.muted{color:#666;font-size:.9em}
 nav a{margin-right:.8em}.graph img{max-width:100%}
 """
 
