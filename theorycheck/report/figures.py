@@ -344,9 +344,11 @@ def result_figures(result, out: Path, formats: Sequence[str] = ("pdf", "png"), t
     control with a curve (controls prefixed ``control-``)."""
     stem = result.claim + (f"_{tag}" if tag else "")
     files: list[FigureFile] = []
-    if claim_panels(result):
+    panels = claim_panels(result)
+    if panels:
         caption = "; ".join(panel_captions(result))
-        files += [FigureFile(p, "claim", caption) for p in save(claim_figure(result), out / stem, formats)]
+        width = "one-column" if len(panels) == 1 else "two-column"
+        files += [FigureFile(p, "claim", caption) for p in save(claim_figure(result, width), out / stem, formats)]
     items = [(kind, c) for kind, checks in (("check", result.checks), ("control", result.controls))
              for c in checks if c.curve is not None]
     slugs = unique_slugs([("control " if kind == "control" else "") + c.name for kind, c in items])
