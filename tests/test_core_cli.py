@@ -46,7 +46,9 @@ def test_run_family_and_out_dir(cli, toy_claims, tmp_path):
     assert doc["results"][0]["params"]["mu"] == 0.3 and doc["results"][0]["seeds"] == [0, 1]
     assert (out_dir / "report.md").read_text().startswith("# theorycheck report")
     figures = sorted(p.name for p in (out_dir / "figures").iterdir())
-    assert "toy.mean__check__scaled_error.pdf" in figures and "toy.mean__check__scaled_error.png" in figures
+    # short names: the claim figure (all panels), then one per check and control
+    assert {"toy.mean.pdf", "toy.mean.png", "toy.mean-scaled-error.pdf", "toy.mean-control-scaled-error-vs-mu-1.png"} \
+        <= set(figures)
 
 
 def test_disagreement_exits_1(cli, toy_claims):
@@ -123,9 +125,11 @@ def test_report_figure_export(cli, toy_claims, tmp_path, store):
         assert cli("report", str(out_dir), "--format", fmt)[0] == 0
         assert needle in (out_dir / f"report.{ext}").read_text()
     assert cli("report", str(store), "--format", "latex", "--out", str(tmp_path / "t.tex"))[0] == 0
-    assert r"\texttt{toy.mean}" in (tmp_path / "t.tex").read_text()
+    table = (tmp_path / "t.tex").read_text()
+    assert r"\textit{toy}" in table and r"\texttt{mean}" in table  # claims grouped under their family
     fig = tmp_path / "fig.pdf"
-    assert cli("figure", "toy.mean", "--claims", toy_claims, "--out", str(fig))[0] == 0
+    code, _, err = cli("figure", "toy.mean", "--claims", toy_claims, "--quick", "--out", str(fig))
+    assert code == 0 and "from the stored quick run" in err  # the matching stored run, not a new one
     assert fig.read_bytes().startswith(b"%PDF")
     code, _, err = cli("figure", "toy.mean", "--claims", toy_claims, "--out", str(tmp_path / "fig.bmp"))
     assert code == 2 and "suffix" in err

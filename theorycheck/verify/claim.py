@@ -1,6 +1,6 @@
 """The claim protocol: what a theorem must declare to be checked.
 
-A claim yields four views of one statement (DESIGN.md):
+A claim yields four views of one statement (docs/architecture.md):
 
 * ``make_data(params, seeds)`` — the data the theorem is about, generated in code;
 * ``predict(params, data)`` — what theory says (sympy / cvxpy, from ``theorycheck.theory``);
@@ -52,11 +52,26 @@ class Source:
 
 @dataclass
 class Curve:
-    """Arrays a figure needs: measured values per seed against ``x``, and an optional prediction.
+    r"""Arrays a figure needs: what training measured against ``x``, per seed, and what theory predicts.
 
-    ``y`` has shape (seeds, len(x)); ``predicted`` is drawn dashed; ``extra`` holds further named
-    series of shape (seeds, len(x)) or (len(x),), drawn by their median (scalars belong in
-    :meth:`Claim.observations`, not here); ``label`` names the main series in the legend.
+    Shapes (S = seeds or other items, X = ``len(x)``):
+
+    * ``y`` — (S, X) or (X,): the measured series; figures draw its median with an interquartile band.
+    * ``predicted`` — (X,) or (S, X): the prediction *as the check uses it* (offsets and per-seed
+      constants included), drawn as a thin dashed line (its median when it is per seed).
+    * ``extra`` — further measured series {label: (S, X) or (X,)}, drawn like ``y`` in other colours;
+      ``predicted_extra`` — further theory series {label: (S, X) or (X,)}, thin dashed; the i-th one
+      takes the colour of the i-th ``extra`` series (so a measurement and its prediction match).
+      Scalars belong in :meth:`Claim.observations`, not here.
+    * ``band`` — how the check's tolerance is drawn (read from the :class:`CheckResult` the curve
+      belongs to): ``"line"`` when ``y`` is the statistic the check tests (a horizontal line at the
+      tolerance, the violating side shaded), ``"relative"`` for the band ``predicted`` × (1 ± tolerance),
+      ``"absolute"`` for ``predicted`` ± tolerance, ``"none"``; ``"auto"`` (the default) picks the one whose
+      reading of the curve at ``checked_at`` (default: the last ``x``) reproduces the check's per-seed
+      values, and draws nothing when none does.
+    * ``checked_at`` — the ``x`` range the check reads, ``(x0, x1)`` (shaded), or ``None`` for the last point.
+    * ``xmarks`` — labelled vertical lines {label: x}, e.g. a predicted crossover; ``seed_lines`` also
+      draws one thin line per seed.
     """
 
     x: np.ndarray
@@ -69,6 +84,11 @@ class Curve:
     predicted_label: str = "prediction"
     label: str = ""
     extra: dict[str, np.ndarray] = field(default_factory=dict)
+    predicted_extra: dict[str, np.ndarray] = field(default_factory=dict)
+    band: str = "auto"
+    checked_at: tuple[float, float] | None = None
+    xmarks: dict[str, float] = field(default_factory=dict)
+    seed_lines: bool = False
 
 
 @dataclass
@@ -263,6 +283,13 @@ class Claim(ABC):
     default_seeds: ClassVar[int] = 4
     #: seeds per preset where they differ from ``default_seeds``, e.g. ``{"full": 20}``
     preset_seeds: ClassVar[dict[str, int]] = {}
+
+    #: where the implementation departs from the paper (a changed constant, a derived consequence in place
+    #: of the stated theorem, a regime the paper does not cover); ``theorycheck show`` prints it
+    departures: ClassVar[str] = ""
+    #: relations to other claims, as (relation, claim id) pairs: ``"generalizes"``, ``"derived from"``,
+    #: ``"same data as"``, ``"compares with"`` (``theorycheck list --graph`` draws them)
+    related: ClassVar[tuple[tuple[str, str], ...]] = ()
 
     def observations(self, params: Params, data: Any, prediction: Any, trajectory: Any) -> dict[str, float]:
         """Reported quantities that are not checks (fitted rates, a regime outside the theorem); default none."""

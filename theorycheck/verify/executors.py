@@ -28,17 +28,19 @@ class WorkUnit:
     device: str
     claim_files: tuple[str, ...] = ()
     level: float = 0.95
+    allow_outside: tuple[str, ...] = ()
 
 
 def compute(unit: WorkUnit) -> tuple[int, Any]:
     """Worker side: rebuild the claim and its parameters, run it, return (index, Result)."""
     from theorycheck.verify.registry import load_claims
-    from theorycheck.verify.runner import build_params, execute
+    from theorycheck.verify.runner import build_params_outside, execute
 
     catalog = load_claims(unit.claim_files)
     claim = catalog[unit.claim]
-    params = build_params(claim, unit.preset, unit.params)
-    return unit.index, execute(claim, params, list(unit.seeds), unit.device, preset=unit.preset, level=unit.level)
+    params, outside = build_params_outside(claim, unit.preset, unit.params, unit.allow_outside)
+    return unit.index, execute(claim, params, list(unit.seeds), unit.device, preset=unit.preset, level=unit.level,
+                               outside=outside)
 
 
 class Executor:

@@ -1,4 +1,4 @@
-r"""Rate-law fitting and model selection (DESIGN.md, "Asymptotic claims").
+r"""Rate-law fitting and model selection (docs/architecture.md, "Asymptotic claims").
 
 Each candidate law $a f(t;\theta)$ is fitted to a positive series $g(t)$ in log space:
 $\log g = \log a + \log f(t;\theta) + \varepsilon$. For a given $\theta$ the best $\log a$ is

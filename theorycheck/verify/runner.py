@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import time
 import traceback
+import typing
 from dataclasses import dataclass, field
 from typing import Any, Callable, Sequence
 
@@ -12,7 +14,7 @@ import numpy as np
 from theorycheck.errors import DivergenceError, InputError, TheorycheckError
 from theorycheck.numerics.device import resolve_device
 from theorycheck.numerics.trajectory import Trajectory
-from theorycheck.verify.claim import CheckResult, Claim, Params, Verdict, decide
+from theorycheck.verify.claim import CheckResult, Claim, Params, Verdict, coerce, decide
 from theorycheck.verify.provenance import provenance
 from theorycheck.verify.stats import DEFAULT_LEVEL, check_level, confidence_level
 
@@ -36,6 +38,8 @@ class Result:
     observations: dict[str, float] = field(default_factory=dict)
 
     level: float = 0.95
+    #: the claim's assumptions this run goes past (``--allow-outside``): the theorem does not cover it
+    outside: list[str] = field(default_factory=list)
 
     @property
     def key_check(self) -> CheckResult | None:
@@ -58,7 +62,7 @@ class Result:
         return [c for c in self.controls if c.passed is False and np.isfinite(c.margin) and c.margin <= NEAR_MISS]
 
     def to_json(self) -> dict[str, Any]:
-        """The schema-1 result record (DESIGN.md); later fields extend it, never break it."""
+        """The schema-1 result record (theorycheck/report/schema.json); later fields extend it, never break it."""
         return {
             "claim": self.claim,
             "verdict": self.verdict.value,
@@ -74,6 +78,7 @@ class Result:
             "observations": {k: _json_number(v) for k, v in self.observations.items()},
             "level": self.level,
             "near_misses": [c.name for c in self.near_misses],
+            "outside_assumptions": list(self.outside),
         }
 
 
@@ -87,6 +92,33 @@ def build_params(claim: type[Claim], preset: str = "default", overrides: dict[st
     params = claim.Params.preset(preset)
     params = params.with_overrides(overrides or {})
     return params
+
+
+def build_params_outside(claim: type[Claim], preset: str = "default", overrides: dict[str, Any] | None = None,
+                         allow_outside: Sequence[str] = ()) -> tuple[Params, list[str]]:
+    """Like :func:`build_params`, but the parameters named in ``allow_outside`` may take values the claim's
+    ``validate()`` refuses (to draw where a theorem stops holding, e.g. a step size past 2/L).
+
+    The overrides are accepted when ``validate()`` passes once the named parameters keep their preset
+    values, so every other check still applies; the refusal's message is returned as the assumption the
+    run goes past (empty when the values are inside). Unknown names raise InputError.
+    """
+    overrides = dict(overrides or {})
+    base = claim.Params.preset(preset)
+    fields = {f.name for f in dataclasses.fields(base)}  # type: ignore[arg-type]
+    for name in allow_outside:
+        if name not in fields:
+            raise InputError(f"--allow-outside {name!r}: {claim.id} has no such parameter; valid keys: "
+                             f"{', '.join(sorted(fields))}")
+    try:
+        return base.with_overrides(overrides), []
+    except InputError as refusal:
+        if not allow_outside:
+            raise
+        inside = base.with_overrides({k: v for k, v in overrides.items() if k not in allow_outside})
+        hints = typing.get_type_hints(type(base))
+        named = {k: coerce(k, v, hints[k]) for k, v in overrides.items() if k in allow_outside}
+        return dataclasses.replace(inside, **named), [str(refusal)]  # type: ignore[type-var]
 
 
 def parse_seeds(spec: Sequence[int] | int | str) -> list[int]:
@@ -145,14 +177,15 @@ def assert_finite(trajectory: Trajectory) -> None:
 
 
 def execute(claim_cls: type[Claim], params: Params, seeds: list[int], device: str = "auto",
-            debug: bool = False, preset: str = "default", level: float = DEFAULT_LEVEL) -> Result:
+            debug: bool = False, preset: str = "default", level: float = DEFAULT_LEVEL,
+            outside: Sequence[str] = ()) -> Result:
     """Run one claim once (no store) with its checks decided at ``level``. Failures inside become a
-    Result with verdict ``error``."""
+    Result with verdict ``error``; ``outside`` lists the assumptions the parameters go past."""
     claim = claim_cls()
     torch_device = resolve_device(device)
     start = time.perf_counter()
     base = dict(claim=claim.id, params=params.as_dict(), seeds=seeds, preset=preset, level=level,
-                provenance=provenance(torch_device, seeds, claim_cls))
+                provenance=provenance(torch_device, seeds, claim_cls), outside=list(outside))
     try:
         with confidence_level(level):
             data = claim.make_data(params, seeds)
@@ -183,10 +216,11 @@ def execute(claim_cls: type[Claim], params: Params, seeds: list[int], device: st
 
 def run_claim(claim_cls: type[Claim], preset: str = "default", seeds: Sequence[int] | int | str | None = None,
               overrides: dict[str, Any] | None = None, device: str = "auto", store: Any = None,
-              rerun: bool = False, debug: bool = False, level: float = DEFAULT_LEVEL) -> Result:
+              rerun: bool = False, debug: bool = False, level: float = DEFAULT_LEVEL,
+              allow_outside: Sequence[str] = ()) -> Result:
     """Run a claim, served from ``store`` when the same run (claim code, parameters, seeds, level) is stored
-    (unless ``rerun``)."""
-    params = build_params(claim_cls, preset, overrides)
+    (unless ``rerun``); ``allow_outside`` names parameters that may go past the claim's assumptions."""
+    params, outside = build_params_outside(claim_cls, preset, overrides, allow_outside)
     seed_list = check_seeds(seeds, claim_cls, preset)
     level = check_level(level)
     resolve_device(device)
@@ -194,7 +228,7 @@ def run_claim(claim_cls: type[Claim], preset: str = "default", seeds: Sequence[i
         cached = store.get(claim_cls, params.as_dict(), seed_list, level)
         if cached is not None:
             return cached
-    result = execute(claim_cls, params, seed_list, device, debug, preset, level)
+    result = execute(claim_cls, params, seed_list, device, debug, preset, level, outside)
     if store is not None and result.verdict is not Verdict.ERROR:
         store.put(result, claim_cls)
     return result

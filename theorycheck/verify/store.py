@@ -15,6 +15,7 @@ at any point leaves either no row or a complete one.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -31,7 +32,6 @@ from theorycheck.verify.claim import CheckResult, Claim, Curve, Verdict
 from theorycheck.verify.provenance import code_hash
 
 DEFAULT_ROOT = ".theorycheck"
-_CURVE_FIELDS = ("x", "y", "predicted")
 
 
 def run_key(claim: str, params: dict[str, Any], seeds: Sequence[int], level: float = 0.95, code: str = "") -> str:
@@ -46,6 +46,13 @@ def run_key(claim: str, params: dict[str, Any], seeds: Sequence[int], level: flo
 def claim_key(claim: type[Claim], params: dict[str, Any], seeds: Sequence[int], level: float) -> str:
     """The store key of a run of ``claim`` (its code hash included)."""
     return run_key(claim.id, params, seeds, level, code_hash(claim))
+
+
+def public_mode() -> int:
+    """The mode an ordinary new file gets (0644 under the usual umask 022); temporary files start at 0600."""
+    umask = os.umask(0)
+    os.umask(umask)
+    return 0o666 & ~umask
 
 
 def default_root() -> Path:
@@ -112,6 +119,7 @@ class Store:
         try:
             with os.fdopen(fd, "wb") as fh:
                 np.savez_compressed(fh, **arrays)
+            os.chmod(tmp, public_mode())
             os.replace(tmp, self.artifacts / f"{key}.npz")
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
@@ -144,41 +152,78 @@ class Store:
             result.cached = True
             yield result
 
-    def _load_curves(self, key: str) -> dict[str, Curve]:
+    def _load_curves(self, key: str) -> dict[Any, Curve]:
         path = self.artifacts / f"{key}.npz"
         if not path.exists():
             return {}
         with np.load(path, allow_pickle=False) as npz:
             arrays = {k: npz[k] for k in npz.files}
-        curves: dict[str, Curve] = {}
-        meta = json.loads(str(arrays.get("curves_meta", np.array("{}"))))
-        for name, info in meta.items():
-            fields = {f: arrays[f"curve/{name}/{f}"] for f in _CURVE_FIELDS if f"curve/{name}/{f}" in arrays}
-            extra = {k.split("/", 3)[3]: v for k, v in arrays.items() if k.startswith(f"curve/{name}/extra/")}
-            curves[name] = Curve(extra=extra, **fields, **info)
-        return curves
+        return curves_from_arrays(arrays)
+
+
+#: Curve fields stored as arrays, as dicts of arrays, and (all others) as JSON metadata
+_CURVE_ARRAYS = ("x", "y", "predicted")
+_CURVE_SERIES = ("extra", "predicted_extra")
 
 
 def _result_arrays(result: Any) -> dict[str, np.ndarray]:
+    """The trajectory and every check's and control's curve as named arrays (``curve/<kind>:<index>/...``)."""
     arrays: dict[str, np.ndarray] = {}
     if result.trajectory is not None:
         arrays.update({f"trajectory/{k}": np.asarray(v) for k, v in result.trajectory.to_arrays().items()})
     meta = {}
-    for check in list(result.checks) + list(result.controls):
-        curve = check.curve
-        if curve is None:
-            continue
-        name = check.name
-        meta[name] = {"xlabel": curve.xlabel, "ylabel": curve.ylabel, "logx": curve.logx, "logy": curve.logy,
-                      "predicted_label": curve.predicted_label, "label": curve.label}
-        for f in _CURVE_FIELDS:
-            value = getattr(curve, f)
-            if value is not None:
-                arrays[f"curve/{name}/{f}"] = np.asarray(value, dtype=float)
-        for k, v in curve.extra.items():
-            arrays[f"curve/{name}/extra/{k}"] = np.asarray(v, dtype=float)
+    for kind, checks in (("check", result.checks), ("control", result.controls)):
+        for index, check in enumerate(checks):
+            curve = check.curve
+            if curve is None:
+                continue
+            slot = f"{kind}:{index}"
+            info = {"name": check.name}
+            for f in dataclasses.fields(Curve):
+                value = getattr(curve, f.name)
+                if f.name in _CURVE_ARRAYS:
+                    if value is not None:
+                        arrays[f"curve/{slot}/{f.name}"] = np.asarray(value, dtype=float)
+                elif f.name in _CURVE_SERIES:
+                    for label, series in value.items():
+                        arrays[f"curve/{slot}/{f.name}/{label}"] = np.asarray(series, dtype=float)
+                else:
+                    info[f.name] = _plain_json(value)
+            meta[slot] = info
     arrays["curves_meta"] = np.array(json.dumps(meta))
     return arrays
+
+
+def _plain_json(value: Any) -> Any:
+    if isinstance(value, tuple):
+        return [_plain_json(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _plain_json(v) for k, v in value.items()}
+    if isinstance(value, (np.floating, np.integer)):
+        return value.item()
+    return value
+
+
+def curves_from_arrays(arrays: dict[str, np.ndarray]) -> dict[Any, Curve]:
+    """Curves keyed by ``(kind, index)``, or by check name in stores written before curves had slots."""
+    meta = json.loads(str(arrays.get("curves_meta", np.array("{}"))))
+    names = {f.name for f in dataclasses.fields(Curve)}
+    curves: dict[Any, Curve] = {}
+    for slot, info in meta.items():
+        fields = {f: arrays[f"curve/{slot}/{f}"] for f in _CURVE_ARRAYS if f"curve/{slot}/{f}" in arrays}
+        for group in _CURVE_SERIES:
+            prefix = f"curve/{slot}/{group}/"
+            fields[group] = {k[len(prefix):]: v for k, v in arrays.items() if k.startswith(prefix)}
+        options = {k: v for k, v in info.items() if k in names and k not in fields}
+        if options.get("checked_at") is not None:
+            options["checked_at"] = tuple(options["checked_at"])
+        curve = Curve(**fields, **options)
+        if ":" in slot and "name" in info:
+            kind, index = slot.split(":", 1)
+            curves[(kind, int(index))] = curve
+        else:  # an older store: curves keyed by check name
+            curves[slot] = curve
+    return curves
 
 
 def check_from_json(record: dict[str, Any], curve: Curve | None = None) -> CheckResult:
@@ -201,22 +246,29 @@ def check_from_json(record: dict[str, Any], curve: Curve | None = None) -> Check
     )
 
 
-def result_from_json(record: dict[str, Any], curves: dict[str, Curve] | None = None) -> Any:
+def result_from_json(record: dict[str, Any], curves: dict[Any, Curve] | None = None) -> Any:
     """Rebuild a :class:`~theorycheck.verify.runner.Result` from its JSON record (and stored curves)."""
     from theorycheck.verify.runner import Result
 
     curves = curves or {}
+
+    slotted = any(isinstance(k, tuple) for k in curves)
+
+    def curve(kind: str, index: int, name: str) -> Curve | None:
+        return curves.get((kind, index)) if slotted else curves.get(name)
+
     return Result(
         claim=record["claim"],
         verdict=Verdict(record["verdict"]),
         seconds=record["seconds"],
         params=record["params"],
-        checks=[check_from_json(c, curves.get(c["name"])) for c in record.get("checks", [])],
-        controls=[check_from_json(c, curves.get(c["name"])) for c in record.get("controls", [])],
+        checks=[check_from_json(c, curve("check", i, c["name"])) for i, c in enumerate(record.get("checks", []))],
+        controls=[check_from_json(c, curve("control", i, c["name"])) for i, c in enumerate(record.get("controls", []))],
         message=record.get("message", ""),
         seeds=record.get("seeds", []),
         preset=record.get("preset", "default"),
         provenance=record.get("provenance", {}),
         observations={k: float("nan") if v is None else v for k, v in record.get("observations", {}).items()},
         level=record.get("level", 0.95),
+        outside=list(record.get("outside_assumptions") or []),
     )

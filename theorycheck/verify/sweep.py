@@ -17,7 +17,7 @@ import numpy as np
 from theorycheck.errors import InputError
 from theorycheck.verify.claim import Claim
 from theorycheck.verify.executors import WorkUnit, make_executor
-from theorycheck.verify.runner import Result, build_params, check_seeds
+from theorycheck.verify.runner import Result, build_params_outside, check_seeds
 from theorycheck.verify.stats import DEFAULT_LEVEL, check_level
 
 
@@ -60,8 +60,9 @@ def parse_axis(text: str) -> Axis:
 
 
 def grid_cells(claim: type[Claim], axes: Sequence[Axis], preset: str = "default",
-               fixed: dict[str, Any] | None = None) -> list[dict[str, Any]]:
-    """The product of the axes as override dicts, each validated against the claim's Params."""
+               fixed: dict[str, Any] | None = None, allow_outside: Sequence[str] = ()) -> list[dict[str, Any]]:
+    """The product of the axes as override dicts, each validated against the claim's Params (the parameters
+    named in ``allow_outside`` may go past the claim's assumptions)."""
     names = [a.name for a in axes]
     if len(set(names)) != len(names):
         raise InputError(f"grid names a parameter twice: {names}")
@@ -70,7 +71,7 @@ def grid_cells(claim: type[Claim], axes: Sequence[Axis], preset: str = "default"
     for combo in itertools.product(*(a.values for a in axes)):
         combo = tuple(round(v) if hints.get(n) is int and isinstance(v, float) else v for n, v in zip(names, combo))
         overrides = {**(fixed or {}), **dict(zip(names, combo))}
-        params = build_params(claim, preset, overrides)  # raises on unknown keys or bad types
+        params, _ = build_params_outside(claim, preset, overrides, allow_outside)  # raises on bad keys or types
         cell = {name: getattr(params, name) for name in names}
         if cell not in cells:
             cells.append(cell)
@@ -81,12 +82,16 @@ def run_sweep(claim: type[Claim], axes: Sequence[Axis], store, preset: str = "de
               seeds: Sequence[int] | int | str | None = None, fixed: dict[str, Any] | None = None, device: str = "auto",
               executor: str = "local", executor_options: dict[str, Any] | None = None, rerun: bool = False,
               claim_files: Iterable[str] = (), on_result: Callable[[Result], None] | None = None,
-              level: float = DEFAULT_LEVEL) -> list[Result]:
-    """Run every cell of the grid not already stored; store each as it finishes; return all, in grid order."""
+              level: float = DEFAULT_LEVEL, allow_outside: Sequence[str] = (),
+              on_plan: Callable[[int, int], None] | None = None) -> list[Result]:
+    """Run every cell of the grid not already stored; store each as it finishes; return all, in grid order.
+
+    ``on_plan(to_run, stored)`` is called once before anything runs, ``on_result`` after each computed cell.
+    """
     seed_list = check_seeds(seeds, claim, preset)
     level = check_level(level)
-    cells = grid_cells(claim, axes, preset, fixed)
-    params_list = [build_params(claim, preset, {**(fixed or {}), **cell}) for cell in cells]
+    cells = grid_cells(claim, axes, preset, fixed, allow_outside)
+    params_list = [build_params_outside(claim, preset, {**(fixed or {}), **cell}, allow_outside)[0] for cell in cells]
     results: dict[int, Result] = {}
     todo: list[WorkUnit] = []
     for index, params in enumerate(params_list):
@@ -95,7 +100,9 @@ def run_sweep(claim: type[Claim], axes: Sequence[Axis], store, preset: str = "de
             results[index] = cached
         else:
             todo.append(WorkUnit(index, claim.id, params.as_dict(), tuple(seed_list), preset, device,
-                                 tuple(str(p) for p in claim_files), level))
+                                 tuple(str(p) for p in claim_files), level, tuple(allow_outside)))
+    if on_plan:
+        on_plan(len(todo), len(results))
     with make_executor(executor, **(executor_options or {})) as pool:
         for index, result in pool.run(todo):
             store.put(result, claim)
