@@ -84,10 +84,25 @@ def test_data_reproduce_the_authors_generator():
     X /= torch.norm(X, dim=-1, keepdim=True)
     Z = torch.randn((6, 10), generator=gen)
     Z /= torch.norm(Z, dim=-1, keepdim=True)
-    best = ((X @ v) * Y.view(-1, 1)).argmax(dim=-1)
     data = na.attention_data([5], 6, 8, 10)
-    for name, ref in (("v", v), ("Y", Y), ("X", X), ("Z", Z), ("opt", best)):
+    assert sorted(data) == ["X", "Y", "Z", "v"]  # which token is optimal is theory's to say
+    for name, ref in (("v", v), ("Y", Y), ("X", X), ("Z", Z)):
         assert torch.equal(data[name][0].to(ref.dtype), ref), name
+
+
+def test_equal_score_data_have_one_best_token_and_equal_others():
+    data = na.equal_score_data([0, 1], n=5, T=6, d=7, opt_score=0.6, other_score=-0.1)
+    X, Y, v = data["X"], data["Y"], data["v"]
+    assert torch.allclose(X.norm(dim=-1), torch.ones(2, 5, 6, dtype=torch.float64), atol=1e-14)
+    assert torch.allclose(v.norm(dim=-1), torch.ones(2, dtype=torch.float64), atol=1e-14)
+    gamma = torch.einsum("bntd,bd->bnt", X, v) * Y[..., None]
+    top = gamma.max(dim=-1).values
+    assert torch.allclose(top, torch.full_like(top, 0.6), atol=1e-14)
+    others = torch.sort(gamma, dim=-1).values[..., :-1]
+    assert torch.allclose(others, torch.full_like(others, -0.1), atol=1e-14)
+    assert torch.equal(na.equal_score_data([1], 5, 6, 7, 0.6, -0.1)["X"][0], X[1])  # batched = per seed
+    with pytest.raises(InputError, match="other_score < opt_score"):
+        na.equal_score_data([0], 2, 3, 4, opt_score=0.1, other_score=0.2)
 
 
 @pytest.mark.parametrize("param", ["W", "KQ"])
