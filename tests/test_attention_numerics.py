@@ -183,3 +183,27 @@ def test_transformer_training_batched_equals_per_seed():
     assert np.allclose(both.series["saturation"][1], one.series["saturation"][0], rtol=1e-12)
     with pytest.raises(InputError, match="optimizer"):
         nt.train_lm([0], 2, rec, optimizer="lion", **kw)
+
+
+def test_equal_scores_make_the_gradient_point_against_the_svm_everywhere():
+    # the identity behind the global-convergence condition (theory/attention.py): with equal non-optimal scores,
+    # <grad L(W), W^mm> = (1/n) sum_i l'_i (gamma_opt - gamma_o) p_opt sum_{t != opt} p_t (x_opt - x_t)^T W^mm z_i < 0
+    from theorycheck.theory import attention as th
+
+    data = na.equal_score_data([3], n=4, T=5, d=6, opt_score=0.5, other_score=0.1)
+    X, Y, Z, v = (data[k][0].numpy() for k in ("X", "Y", "Z", "v"))
+    tokens = th.optimal_tokens(th.token_scores(X, Y, v))
+    W_mm = th.att_svm(X, Z, tokens, "fro").W
+    rng = np.random.default_rng(0)
+    for scale in (0.1, 3.0, 30.0):
+        W = torch.as_tensor(scale * rng.standard_normal((1, 6, 6)))
+        _, G, p = na.loss_and_grad(W, data["X"], data["Y"], data["Z"], data["v"])
+        p = p[0].numpy()
+        f = (p * (X @ v)).sum(-1)
+        dl = -1.0 / (1.0 + np.exp(Y * f))  # l'(Y f) for the logistic loss
+        idx = np.arange(4)
+        diff = np.einsum("itd,de,ie->it", X[idx, tokens][:, None] - X, W_mm, Z)
+        rest = (p * diff).sum(-1)  # the opt term is 0
+        expected = np.mean(dl * 0.4 * p[idx, tokens] * rest)
+        assert float((G[0].numpy() * W_mm).sum()) == pytest.approx(expected, rel=1e-9)
+        assert expected < 0

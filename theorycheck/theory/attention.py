@@ -30,6 +30,13 @@ arXiv 2306.13596 "SVM-neighbors"): the support tokens of $W^{\rm mm}_\alpha$ are
 $\mathcal T_i = \{t \ne \alpha_i : (x_{i\alpha_i} - x_{it})^\top W^{\rm mm}_\alpha z_i = 1\}$, and $\alpha$ is
 locally optimal when $\gamma_{i\alpha_i} > \gamma_{it}$ for every $i$ and every $t \in \mathcal T_i$. The globally
 optimal selection is always locally optimal.
+
+Global convergence (arXiv 2308.16898 for $W$, 2306.13596 for $p$): when every non-optimal token of a sequence has
+the same score, $\gamma_{it} = \gamma_{i\tau}$ for $t, \tau \ne \mathrm{opt}_i$ (:func:`score_structure`), GD
+converges to the SVM of $\mathrm{opt}$ (:func:`optimal_tokens`): then
+$\langle\nabla L(W), W^{\rm mm}\rangle = \frac1n\sum_i \ell_i'\,(\gamma_{i,\mathrm{opt}_i} - \gamma_{io})\,
+p_{i,\mathrm{opt}_i}\sum_{t\ne\mathrm{opt}_i} p_{it}\,(x_{i,\mathrm{opt}_i} - x_{it})^\top W^{\rm mm} z_i < 0$ at every
+$W$ ($\ell' < 0$, every constraint $\ge 1$), so the selection is predicted from $(X, Y, v)$ alone.
 """
 
 from __future__ import annotations
