@@ -222,6 +222,8 @@ class _GlobalSvmClaim(Claim):
     #: the norm of the claim's SVM ("fro" for GD on W, "nuc" for GD on (K, Q)); the other one is the near-miss control
     norm: ClassVar[str] = "fro"
     label: ClassVar[str] = "W(t)"
+    #: the transposition mistake the second control stands for
+    transposition: ClassVar[str] = "W vs W^T: the nn.Linear weight"
 
     def make_data(self, params, seeds):
         return make_attention_data(params, seeds)
@@ -270,7 +272,7 @@ class _GlobalSvmClaim(Claim):
         return [
             correlation_check(f"corr({self.label}, {other} SVM) [the other norm]", Ws, steps,
                               np.asarray(prediction[self.other]), params.tolerance, f"corr({self.label}, other norm)"),
-            correlation_check(f"corr({self.label}, transposed {mine} SVM) [K Q^T vs Q K^T]", Ws, steps,
+            correlation_check(f"corr({self.label}, transposed {mine} SVM) [{self.transposition}]", Ws, steps,
                               np.swapaxes(prediction[self.norm], -1, -2), params.tolerance,
                               f"corr({self.label}, transposed SVM)"),
         ]
@@ -377,6 +379,7 @@ class AttentionSvmNuclear(_GlobalSvmClaim):
                       "data the selected tokens are the optimal ones predicted from the data (derived).")
     norm = "nuc"
     label = "KQ^T"
+    transposition = "K Q^T vs Q K^T"
 
     def simulate(self, params, data, device, seeds):
         t = _tensors(data, device)
@@ -624,8 +627,9 @@ class AttentionLocalVsGlobal(Claim):
             sel = trajectory.final["selected"]
             W_sel, glob, local = [], [], []
             for b in range(sel.shape[0]):
-                is_global = bool(np.array_equal(sel[b], prediction["tokens"][b]))
-                W = prediction["fro"][b] if is_global else th.att_svm(data["X"][b], data["Z"][b], sel[b], "fro").W
+                is_global = th.is_globally_optimal(prediction["gamma"][b], sel[b])
+                W = (prediction["fro"][b] if np.array_equal(sel[b], prediction["tokens"][b])
+                     else th.att_svm(data["X"][b], data["Z"][b], sel[b], "fro").W)
                 support = th.support_tokens(data["X"][b], data["Z"][b], sel[b], W)
                 W_sel.append(W)
                 glob.append(is_global)
