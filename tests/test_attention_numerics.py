@@ -84,10 +84,25 @@ def test_data_reproduce_the_authors_generator():
     X /= torch.norm(X, dim=-1, keepdim=True)
     Z = torch.randn((6, 10), generator=gen)
     Z /= torch.norm(Z, dim=-1, keepdim=True)
-    best = ((X @ v) * Y.view(-1, 1)).argmax(dim=-1)
     data = na.attention_data([5], 6, 8, 10)
-    for name, ref in (("v", v), ("Y", Y), ("X", X), ("Z", Z), ("opt", best)):
+    assert sorted(data) == ["X", "Y", "Z", "v"]  # which token is optimal is theory's to say
+    for name, ref in (("v", v), ("Y", Y), ("X", X), ("Z", Z)):
         assert torch.equal(data[name][0].to(ref.dtype), ref), name
+
+
+def test_equal_score_data_have_one_best_token_and_equal_others():
+    data = na.equal_score_data([0, 1], n=5, T=6, d=7, opt_score=0.6, other_score=-0.1)
+    X, Y, v = data["X"], data["Y"], data["v"]
+    assert torch.allclose(X.norm(dim=-1), torch.ones(2, 5, 6, dtype=torch.float64), atol=1e-14)
+    assert torch.allclose(v.norm(dim=-1), torch.ones(2, dtype=torch.float64), atol=1e-14)
+    gamma = torch.einsum("bntd,bd->bnt", X, v) * Y[..., None]
+    top = gamma.max(dim=-1).values
+    assert torch.allclose(top, torch.full_like(top, 0.6), atol=1e-14)
+    others = torch.sort(gamma, dim=-1).values[..., :-1]
+    assert torch.allclose(others, torch.full_like(others, -0.1), atol=1e-14)
+    assert torch.equal(na.equal_score_data([1], 5, 6, 7, 0.6, -0.1)["X"][0], X[1])  # batched = per seed
+    with pytest.raises(InputError, match="other_score < opt_score"):
+        na.equal_score_data([0], 2, 3, 4, opt_score=0.1, other_score=0.2)
 
 
 @pytest.mark.parametrize("param", ["W", "KQ"])
@@ -168,3 +183,27 @@ def test_transformer_training_batched_equals_per_seed():
     assert np.allclose(both.series["saturation"][1], one.series["saturation"][0], rtol=1e-12)
     with pytest.raises(InputError, match="optimizer"):
         nt.train_lm([0], 2, rec, optimizer="lion", **kw)
+
+
+def test_equal_scores_make_the_gradient_point_against_the_svm_everywhere():
+    # the identity behind the global-convergence condition (theory/attention.py): with equal non-optimal scores,
+    # <grad L(W), W^mm> = (1/n) sum_i l'_i (gamma_opt - gamma_o) p_opt sum_{t != opt} p_t (x_opt - x_t)^T W^mm z_i < 0
+    from theorycheck.theory import attention as th
+
+    data = na.equal_score_data([3], n=4, T=5, d=6, opt_score=0.5, other_score=0.1)
+    X, Y, Z, v = (data[k][0].numpy() for k in ("X", "Y", "Z", "v"))
+    tokens = th.optimal_tokens(th.token_scores(X, Y, v))
+    W_mm = th.att_svm(X, Z, tokens, "fro").W
+    rng = np.random.default_rng(0)
+    for scale in (0.1, 3.0, 30.0):
+        W = torch.as_tensor(scale * rng.standard_normal((1, 6, 6)))
+        _, G, p = na.loss_and_grad(W, data["X"], data["Y"], data["Z"], data["v"])
+        p = p[0].numpy()
+        f = (p * (X @ v)).sum(-1)
+        dl = -1.0 / (1.0 + np.exp(Y * f))  # l'(Y f) for the logistic loss
+        idx = np.arange(4)
+        diff = np.einsum("itd,de,ie->it", X[idx, tokens][:, None] - X, W_mm, Z)
+        rest = (p * diff).sum(-1)  # the opt term is 0
+        expected = np.mean(dl * 0.4 * p[idx, tokens] * rest)
+        assert float((G[0].numpy() * W_mm).sum()) == pytest.approx(expected, rel=1e-9)
+        assert expected < 0

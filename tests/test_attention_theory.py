@@ -141,3 +141,39 @@ def test_local_optimality_on_a_hand_made_instance():
     sol2 = th.att_svm(X, Z, np.array([2]))
     assert th.is_locally_optimal(gamma, np.array([2]), th.support_tokens(X, Z, np.array([2]), sol2.W))
     assert th.is_globally_optimal(gamma, np.array([2]))
+
+
+@pytest.mark.parametrize("norm", ["fro", "nuc"])
+def test_query_span_reduction_matches_the_full_program(norm):
+    # n = 2 queries in d = 4: the solver works on W = M Q^T with Q a basis of span{z_i}; a full d x d program
+    # (written here independently) must reach the same optimum and the same W
+    import cvxpy as cp
+
+    X, Z, ids = _random_instance(5, n=2, T=4, d=4)
+    assert th.query_basis(Z).shape == (4, 2)
+    A, _ = th.constraint_matrix(X, Z, ids)
+    w = cp.Variable(16)
+    objective = cp.sum_squares(w) if norm == "fro" else cp.normNuc(cp.reshape(w, (4, 4), order="C"))
+    cp.Problem(cp.Minimize(objective), [A @ w >= 1]).solve(solver="CLARABEL")
+    W_full = w.value.reshape(4, 4)
+    sol = th.att_svm(X, Z, ids, norm)
+    value_full = np.linalg.norm(W_full) if norm == "fro" else np.linalg.norm(W_full, "nuc")
+    assert sol.value == pytest.approx(value_full, rel=1e-5)
+    if norm == "fro":  # strictly convex: the same W
+        assert np.allclose(sol.W, W_full, atol=1e-5)
+    assert th.svm_margin(X, Z, ids, sol.W) == pytest.approx(1.0, abs=1e-8)
+
+
+def test_optimal_tokens_and_the_equal_score_structure():
+    gamma = np.array([[[0.1, 0.5, 0.1, 0.1], [0.3, 0.2, 0.9, -0.4]]])
+    assert th.optimal_tokens(gamma).tolist() == [[1, 2]]
+    gap, spread = th.score_structure(gamma)
+    assert np.allclose(gap, [[0.4, 0.6]]) and np.allclose(spread, [[0.0, 0.7]])
+
+
+def test_svm_margin_is_the_smallest_constraint_value():
+    X, Z, ids, W = _orthonormal_instance()  # constraints w1 - w2 >= 1, w1 - w3 >= 1 on the first column
+    assert th.svm_margin(X, Z, ids, W) == pytest.approx(1.0)
+    W2 = W.copy()
+    W2[1, 0] = 0.0  # first constraint 2/3 - 0 = 2/3, second 2/3 + 1/3 = 1
+    assert th.svm_margin(X, Z, ids, W2) == pytest.approx(2 / 3)

@@ -34,8 +34,8 @@ def attention_data(seeds: Sequence[int], n: int, T: int, d: int, cross: bool = T
     r"""The authors' data (``local_converge.ipynb``), one draw per seed, batched: head $v$, labels $Y = \pm1$, tokens
     $X$ and queries $Z$, Gaussian with unit-norm rows, drawn in that order from ``torch.Generator().manual_seed(seed)``
     in float32 and cast to float64 (so seed $s$ reproduces their run $s$). Self-attention (``cross=False``) uses
-    $z_i = x_{i1}$. Also returns the token scores ``gamma`` (B, n, T) and the globally optimal tokens ``opt`` (B, n)
-    — computed once here and handed to theory by verify.
+    $z_i = x_{i1}$. Which tokens are optimal is theory's business (:mod:`theorycheck.theory.attention`), not the
+    generator's.
     """
     if min(n, T, d) < 1 or T < 2:
         raise InputError(f"need n >= 1, T >= 2, d >= 1; got n={n}, T={T}, d={d}")
@@ -54,14 +54,42 @@ def attention_data(seeds: Sequence[int], n: int, T: int, d: int, cross: bool = T
            for k, val in (("v", vs), ("Y", Ys), ("X", Xs), ("Z", Zs))}
     if not cross:
         out["Z"] = out["X"][:, :, 0, :].clone()
-    out["gamma"] = token_scores(out["X"], out["Y"], out["v"])
-    out["opt"] = out["gamma"].argmax(dim=-1)
     return out
 
 
-def token_scores(X: torch.Tensor, Y: torch.Tensor, v: torch.Tensor) -> torch.Tensor:
-    r"""$\gamma_{it} = Y_i v^\top x_{it}$: X (B, n, T, d), Y (B, n), v (B, d) -> (B, n, T)."""
-    return torch.einsum("bntd,bd->bnt", X, v) * Y[..., None]
+def equal_score_data(seeds: Sequence[int], n: int, T: int, d: int, opt_score: float = 0.5, other_score: float = 0.0,
+                     device: torch.device | str = "cpu") -> dict[str, torch.Tensor]:
+    r"""Cross-attention data whose non-optimal tokens all have the same score, one draw per seed, batched.
+
+    Per seed: a unit head $v$, labels $Y_i = \pm 1$, unit queries $z_i$, and unit tokens
+    $x_{it} = a_{it} Y_i v + \sqrt{1 - a_{it}^2}\, w_{it}$ with $w_{it} \perp v$ a random unit vector, where
+    $a_{it}$ = ``opt_score`` for one token per sequence (at a random position) and ``other_score`` for the rest. Then
+    the token scores $Y_i v^\top x_{it}$ are ``opt_score`` on that token and exactly ``other_score`` on all others
+    (the equal-score condition of the attention-SVM global-convergence theorem). float64 throughout; which token
+    is optimal is left for theory to find from $(X, Y, v)$.
+    """
+    if min(n, T, d) < 1 or T < 2 or d < 2:
+        raise InputError(f"need n >= 1, T >= 2, d >= 2; got n={n}, T={T}, d={d}")
+    if not -1.0 < other_score < opt_score < 1.0:
+        raise InputError(f"need -1 < other_score < opt_score < 1, got {other_score}, {opt_score}")
+    vs, Ys, Xs, Zs = [], [], [], []
+    for seed in seeds:
+        gen = generator(seed, "cpu")
+        v = torch.randn(d, generator=gen, dtype=DEFAULT_DTYPE)
+        v = v / v.norm()
+        Y = 2.0 * (torch.randn(n, generator=gen, dtype=DEFAULT_DTYPE) > 0).to(DEFAULT_DTYPE) - 1.0
+        perp = torch.randn((n, T, d), generator=gen, dtype=DEFAULT_DTYPE)
+        perp = perp - (perp @ v)[..., None] * v
+        perp = perp / perp.norm(dim=-1, keepdim=True)
+        best = torch.randint(T, (n,), generator=gen)
+        a = torch.full((n, T), float(other_score), dtype=DEFAULT_DTYPE)
+        a[torch.arange(n), best] = float(opt_score)
+        X = a[..., None] * Y[:, None, None] * v + torch.sqrt(1.0 - a**2)[..., None] * perp
+        Z = torch.randn((n, d), generator=gen, dtype=DEFAULT_DTYPE)
+        Z = Z / Z.norm(dim=-1, keepdim=True)
+        vs.append(v), Ys.append(Y), Xs.append(X), Zs.append(Z)
+    return {k: torch.stack(val).to(device=device, dtype=DEFAULT_DTYPE)
+            for k, val in (("v", vs), ("Y", Ys), ("X", Xs), ("Z", Zs))}
 
 
 def init_weights(seeds: Sequence[int], shape: tuple[int, ...], scale: float, offset: int = 1,
@@ -141,10 +169,9 @@ def train_attention(data: dict[str, torch.Tensor], steps: int, lr: float, record
     factor's gradient is normalized separately and the loss carries the ridge
     ``ridge`` $\cdot(\|K\|_F^2 + \|Q\|_F^2)$. Snapshots at the steps in ``record`` (after that many updates):
     ``W`` (B, S, d, d), ``loss``, ``mass`` (mean over sequences of the largest softmax probability), ``selected``
-    (B, S, n) argmax tokens, ``opt_mass`` (mean softmax probability on the globally optimal tokens).
+    (B, S, n) argmax tokens; ``final["p"]`` (B, n, T) is the softmax at the last step.
     """
     X, Y, Z, v = data["X"], data["Y"], data["Z"], data["v"]
-    opt = data["opt"]
     problem = _Problem(X, Y, Z, v)
     if param not in ("W", "KQ"):
         raise InputError(f"param must be 'W' or 'KQ', got {param!r}")
@@ -158,8 +185,7 @@ def train_attention(data: dict[str, torch.Tensor], steps: int, lr: float, record
         W = K @ Q.transpose(1, 2)
 
     def snapshot(W, p, loss):
-        rec.record(W=W, loss=loss, mass=p.max(-1).values.mean(-1), selected=p.argmax(-1),
-                   opt_mass=p.gather(-1, opt[..., None])[..., 0].mean(-1))
+        rec.record(W=W, loss=loss, mass=p.max(-1).values.mean(-1), selected=p.argmax(-1))
 
     if rec.wants(0):
         loss, _, p = problem(W)
@@ -180,7 +206,8 @@ def train_attention(data: dict[str, torch.Tensor], steps: int, lr: float, record
             snapshot(W, p, loss)
     series = rec.finish()
     _check_finite(series, record)
-    final = {"W": series["W"][:, -1], "selected": series["selected"][:, -1]}
+    _, _, p = problem(W)
+    final = {"W": series["W"][:, -1], "selected": series["selected"][:, -1], "p": p.cpu().numpy()}
     if param == "KQ":
         final.update(K=K.cpu().numpy(), Q=Q.cpu().numpy())
     return Trajectory(steps=np.asarray(record, dtype=np.int64), series=series, final=final, device=str(W.device))
@@ -245,8 +272,6 @@ def instance_tensors(arrays: dict[str, np.ndarray], batch: int, device: torch.de
     """Broadcast one fixed instance (numpy X, Y, Z, v) to a batch of ``batch`` identical rows (for init studies)."""
     out = {k: torch.as_tensor(np.asarray(arrays[k], float), dtype=DEFAULT_DTYPE, device=device)
            .unsqueeze(0).expand(batch, *np.shape(arrays[k])).clone() for k in ("X", "Y", "Z", "v")}
-    out["gamma"] = token_scores(out["X"], out["Y"], out["v"])
-    out["opt"] = out["gamma"].argmax(dim=-1)
     return out
 
 

@@ -30,6 +30,13 @@ arXiv 2306.13596 "SVM-neighbors"): the support tokens of $W^{\rm mm}_\alpha$ are
 $\mathcal T_i = \{t \ne \alpha_i : (x_{i\alpha_i} - x_{it})^\top W^{\rm mm}_\alpha z_i = 1\}$, and $\alpha$ is
 locally optimal when $\gamma_{i\alpha_i} > \gamma_{it}$ for every $i$ and every $t \in \mathcal T_i$. The globally
 optimal selection is always locally optimal.
+
+Global convergence (arXiv 2308.16898 for $W$, 2306.13596 for $p$): when every non-optimal token of a sequence has
+the same score, $\gamma_{it} = \gamma_{i\tau}$ for $t, \tau \ne \mathrm{opt}_i$ (:func:`score_structure`), GD
+converges to the SVM of $\mathrm{opt}$ (:func:`optimal_tokens`): then
+$\langle\nabla L(W), W^{\rm mm}\rangle = \frac1n\sum_i \ell_i'\,(\gamma_{i,\mathrm{opt}_i} - \gamma_{io})\,
+p_{i,\mathrm{opt}_i}\sum_{t\ne\mathrm{opt}_i} p_{it}\,(x_{i,\mathrm{opt}_i} - x_{it})^\top W^{\rm mm} z_i < 0$ at every
+$W$ ($\ell' < 0$, every constraint $\ge 1$), so the selection is predicted from $(X, Y, v)$ alone.
 """
 
 from __future__ import annotations
@@ -86,13 +93,30 @@ def constraint_matrix(X: np.ndarray, Z: np.ndarray, ids: np.ndarray) -> tuple[np
     Returns ``A`` of shape (n (T-1), d*d) and ``pairs`` (n (T-1), 2) holding $(i, t)$ per row. Built by broadcasting.
     """
     X, Z, ids = _check_inputs(X, Z, ids)
+    return _constraint_rows(X, Z, ids)
+
+
+def _constraint_rows(X: np.ndarray, Zr: np.ndarray, ids: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`constraint_matrix` for queries ``Zr`` (n, r) of any width r (coordinates in a basis of the queries)."""
     n, T, d = X.shape
+    r = Zr.shape[1]
     diff = X[np.arange(n), ids][:, None, :] - X  # (n, T, d)
     keep = np.arange(T)[None, :] != ids[:, None]  # (n, T)
-    outer = diff[:, :, :, None] * Z[:, None, None, :]  # (n, T, d, d)
-    A = outer[keep].reshape(-1, d * d)
+    outer = diff[:, :, :, None] * Zr[:, None, None, :]  # (n, T, d, r)
+    A = outer[keep].reshape(-1, d * r)
     ii, tt = np.nonzero(keep)
     return A, np.stack([ii, tt], axis=1)
+
+
+def query_basis(Z: np.ndarray) -> np.ndarray:
+    r"""Orthonormal basis $Q$ (d, r) of the span of the queries $z_i$.
+
+    The constraints see $W$ only through $W z_i = W QQ^\top z_i$, and $\|WQQ^\top\| \le \|W\|$ in the Frobenius and
+    the nuclear norm, so the SVM solution has the form $W = MQ^\top$ with $M$ of size (d, r) and
+    $\|W\| = \|M\|$: the programs are solved for $M$ (r = n < d in the over-parameterized regime)."""
+    _, s, vt = np.linalg.svd(np.asarray(Z, float), full_matrices=False)
+    rank = int(np.sum(s > 1e-12 * max(s[0], 1e-300)))
+    return vt[:rank].T
 
 
 def _dual_norm(G: np.ndarray, norm: str) -> float:
@@ -103,16 +127,17 @@ def _primal_norm(W: np.ndarray, norm: str) -> float:
     return float(np.linalg.norm(W)) if norm == "fro" else float(np.linalg.norm(W, "nuc"))
 
 
-def _certify(A: np.ndarray, w: np.ndarray, lam: np.ndarray, d: int, norm: str) -> tuple[np.ndarray, float, float]:
-    """Rescale ``w`` to feasibility and return (W, upper bound, relative duality gap)."""
+def _certify(A: np.ndarray, w: np.ndarray, lam: np.ndarray, shape: tuple[int, int],
+             norm: str) -> tuple[np.ndarray, float, float]:
+    """Rescale ``w`` to feasibility and return (M of ``shape``, upper bound, relative duality gap)."""
     margins = A @ w
     if not np.all(np.isfinite(margins)) or margins.min() <= 0:
-        return w.reshape(d, d), np.inf, np.inf
+        return w.reshape(shape), np.inf, np.inf
     w = w / min(margins.min(), 1.0) if margins.min() < 1.0 else w
-    W = w.reshape(d, d)
+    W = w.reshape(shape)
     upper = _primal_norm(W, norm)
     lam = np.clip(np.nan_to_num(np.asarray(lam, float).ravel()), 0.0, None)
-    G = (A.T @ lam).reshape(d, d)
+    G = (A.T @ lam).reshape(shape)
     dn = _dual_norm(G, norm)
     lower = float(lam.sum() / dn) if dn > 0 else 0.0
     return W, upper, (upper - lower) / upper
@@ -146,7 +171,9 @@ def att_svm(X: np.ndarray, Z: np.ndarray, ids: np.ndarray, norm: str = "fro", ga
         raise InputError(f"norm must be one of {NORMS}, got {norm!r}")
     X, Z, ids = _check_inputs(X, Z, ids)
     n, T, d = X.shape
-    A, pairs = constraint_matrix(X, Z, ids)
+    Q = query_basis(Z)
+    shape = (d, Q.shape[1])
+    A, pairs = _constraint_rows(X, Z @ Q, ids)  # unknown M (d, r); W = M Q^T
     zero = np.linalg.norm(A, axis=1) == 0
     if zero.any():
         i, t = pairs[np.argmax(zero)]
@@ -155,12 +182,12 @@ def att_svm(X: np.ndarray, Z: np.ndarray, ids: np.ndarray, norm: str = "fro", ga
             f"{ids[i]} (identical tokens or a zero query)")
     scale = float(np.abs(A).max())
     As = A / scale  # better conditioning; the solution of the scaled problem is W * scale
-    w = cp.Variable(d * d)
+    w = cp.Variable(shape[0] * shape[1])
     cons = [As @ w >= 1]
     if norm == "fro":
         objective = cp.Minimize(cp.sum_squares(w))
     else:
-        objective = cp.Minimize(cp.normNuc(cp.reshape(w, (d, d), order="C")))
+        objective = cp.Minimize(cp.normNuc(cp.reshape(w, shape, order="C")))
     problem = cp.Problem(objective, cons)
     best: tuple[float, np.ndarray, np.ndarray, str] | None = None
     for solver in ("CLARABEL", "SCS"):
@@ -183,7 +210,7 @@ def att_svm(X: np.ndarray, Z: np.ndarray, ids: np.ndarray, norm: str = "fro", ga
             if polished is not None:
                 candidates.insert(0, (polished[0], polished[1], solver + "+active-set"))
         for w_c, lam_c, name in candidates:
-            W_c, _, gap = _certify(As, w_c, lam_c, d, norm)
+            W_c, _, gap = _certify(As, w_c, lam_c, shape, norm)
             if best is None or gap < best[0]:
                 best = (gap, W_c, lam_c, name)
         if best is not None and best[0] <= gap_tol:
@@ -191,8 +218,8 @@ def att_svm(X: np.ndarray, Z: np.ndarray, ids: np.ndarray, norm: str = "fro", ga
     if best is None or not np.isfinite(best[0]) or best[0] > gap_tol:
         gap = None if best is None else best[0]
         raise SolverError(f"attention SVM ({norm}) not certified: relative duality gap {gap} > {gap_tol}")
-    gap, W_s, lam, name = best
-    W = W_s / scale  # undo the constraint scaling: (A/scale) w >= 1  <=>  A (w/scale) >= 1
+    gap, M_s, lam, name = best
+    W = (M_s / scale) @ Q.T  # undo the constraint scaling ((A/scale) w >= 1 <=> A (w/scale) >= 1) and the reduction
     return AttSVM(W=W, norm=norm, value=_primal_norm(W, norm), gap=float(gap), multipliers=lam * 1.0, solver=name)
 
 
@@ -225,6 +252,37 @@ def is_locally_optimal(gamma: np.ndarray, ids: np.ndarray, support: np.ndarray) 
     ids = np.asarray(ids)
     sel = gamma[np.arange(gamma.shape[0]), ids][:, None]
     return bool(np.all(~support | (sel > gamma)))
+
+
+def optimal_tokens(gamma: np.ndarray) -> np.ndarray:
+    r"""The globally optimal token of every sequence, $\mathrm{opt}_i = \arg\max_t \gamma_{it}$: (..., n, T) -> (..., n).
+
+    This is the selection the global-convergence theorem predicts; it needs only the scores, never a run."""
+    return np.argmax(np.asarray(gamma, float), axis=-1)
+
+
+def score_structure(gamma: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    r"""The two numbers the equal-score condition of the global-convergence theorem is about, per sequence.
+
+    For scores sorted as $\gamma_{i(1)} \ge \gamma_{i(2)} \ge \dots \ge \gamma_{i(T)}$ returns the optimality gap
+    $\gamma_{i(1)} - \gamma_{i(2)}$ (positive when the optimal token is unique) and the non-optimal spread
+    $\gamma_{i(2)} - \gamma_{i(T)}$ (zero when every non-optimal token has the same score: Tarzanagh et al.'s
+    condition for global convergence of GD on $W$), each of shape (..., n). Uses the sorted scores only, so it does
+    not depend on which index :func:`optimal_tokens` returns."""
+    g = -np.sort(-np.asarray(gamma, float), axis=-1)
+    return g[..., 0] - g[..., 1], g[..., 1] - g[..., -1]
+
+
+def svm_margin(X: np.ndarray, Z: np.ndarray, ids: np.ndarray, W: np.ndarray) -> float:
+    r"""The attention-SVM margin of $W$ for the selection ``ids``: $\min_{i,\,t\ne\mathrm{ids}_i}
+    (x_{i,\mathrm{ids}_i} - x_{it})^\top W z_i$ (1 for the SVM solution; $\le \|W\|/\|W^{\rm mm}\|$ for any $W$).
+
+    Computed from the tokens directly (one einsum), independently of :func:`constraint_matrix`."""
+    X, Z, ids = _check_inputs(X, Z, ids)
+    n = X.shape[0]
+    margins = np.einsum("ntd,de,ne->nt", X[np.arange(n), ids][:, None, :] - X, np.asarray(W, float), Z)
+    margins[np.arange(n), ids] = np.inf
+    return float(margins.min())
 
 
 def is_globally_optimal(gamma: np.ndarray, ids: np.ndarray) -> bool:
