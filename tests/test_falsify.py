@@ -24,7 +24,7 @@ from theorycheck.report.falsify import print_falsify  # noqa: E402
 from theorycheck.verify.claim import Claim, Params, Source  # noqa: E402
 from theorycheck.verify.falsify import Case, falsify, seed_spec  # noqa: E402
 from theorycheck.verify.space import parse_vary, search_space  # noqa: E402
-from theorycheck.verify.registry import load_claims, register  # noqa: E402
+from theorycheck.verify.registry import load_claims  # noqa: E402
 from theorycheck.verify.stats import seed_check  # noqa: E402
 from theorycheck.verify.store import Store  # noqa: E402
 
@@ -212,7 +212,6 @@ class FlakyParams(Params):
     x: float = 1.0
 
 
-@register
 class FirstLook(Claim):
     """Noise: a case fails the first time it runs and never again."""
 
@@ -242,7 +241,10 @@ class FirstLook(Claim):
         return [seed_check("value + 5", trajectory + 5, prediction, "<=", quantifier="every")]
 
 
-def test_a_counterexample_that_a_fresh_run_does_not_reproduce_is_not_reported(tmp_path):
+def test_a_counterexample_that_a_fresh_run_does_not_reproduce_is_not_reported(tmp_path, monkeypatch):
+    from theorycheck.verify import registry
+
+    monkeypatch.setitem(registry._REGISTRY, FirstLook.id, FirstLook)  # registered for this test only
     report = falsify(FirstLook, budget=4, store=Store(tmp_path / "s"), device="cpu", shrink_budget=0)
     assert len(report.counterexamples) == 4  # every first look disagrees ...
     assert report.counterexample is None  # ... and no fresh run agrees with it
