@@ -85,6 +85,8 @@ def test_no_counted_check_is_an_error_not_an_agreement():
 def test_a_failed_certificate_is_an_error_and_a_passed_one_does_not_count():
     verdict, why = decide([_c("a", True), _c("KKT residual", False, "certificate")], [_c("x", False)])
     assert verdict is Verdict.ERROR and "certificate" in why and "KKT residual" in why
+    verdict, why = decide([_c("a", True), _c("KKT residual", None, "certificate")], [_c("x", False)])
+    assert verdict is Verdict.INCONCLUSIVE and "KKT residual undecided" in why
     verdict, why = decide([_c("a", True), _c("KKT residual", True, "certificate")], [_c("x", False)])
     assert verdict is Verdict.AGREES and "1 checks passed" in why and "1 certificates held" in why
 

@@ -331,8 +331,9 @@ def decide(checks: Sequence[CheckResult], controls: Sequence[CheckResult], claim
     error — no counted check (a claim that checks nothing confirms nothing), or a certificate
     (theory against theory) failed: the prediction itself is broken;
     disagrees — some counted check failed decisively (the worst seed is named);
-    inconclusive — otherwise, when a counted check is undecided or a control was not rejected (the
-    check then cannot tell right from wrong on this data), or the claim declares no control;
+    inconclusive — otherwise, when a counted check or a certificate is undecided (e.g. a non-finite
+    value: the numerics cannot vouch for the prediction) or a control was not rejected (the check then
+    cannot tell right from wrong on this data), or the claim declares no control;
     agrees — every counted check passed and every control was rejected.
     """
     counted = [c for c in checks if c.counted]
@@ -347,6 +348,7 @@ def decide(checks: Sequence[CheckResult], controls: Sequence[CheckResult], claim
     if failed:
         return Verdict.DISAGREES, "failed: " + "; ".join(_failure(c) for c in failed)
     undecided = [c for c in counted if c.passed is None]
+    undecided += [c for c in checks if not c.counted and c.passed is None]  # a certificate that cannot decide
     accepted = [c for c in controls if c.passed is True]
     unsure = [c for c in controls if c.passed is None]
     reasons = [f"{c.name} undecided ({c.reason})" if c.reason else f"{c.name} undecided" for c in undecided]
