@@ -182,6 +182,15 @@ class AdversarialL2(Claim):
     "significantly faster than clean data": clean gaps fall like $1/\log T$, leaving slopes 0.15–0.26;
     (straw men) adversarial training at the clean rate (a $\Theta(1/\log T)$ law, slopes $-0.3$ to $-1.6$),
     and the $\ell_\infty$ max-margin direction as the limit.
+
+    **What the check cannot tell apart (measured).** The bound is an upper bound, and at these horizons it
+    also holds at a *fixed* radius: with $\varepsilon = \gamma/2$ for every $T$ the gap falls like $T^{-0.31}$ to
+    $T^{-0.46}$ over $10^3$–$10^4$ and $10^3$–$10^5$ (the part of $\rho$ outside the support span still dies like
+    $g^{-\varepsilon/(\gamma-\varepsilon)}$; the fixed-radius $1/\log T$ regime of ``separable.adversarial-l2-fixed-eps``
+    starts later), and so does $\gamma - \varepsilon \propto T^{-1/4}$. The run therefore confirms the
+    $\tilde O(1/\sqrt T)$ rate with the radius of the horizon and its speed-up over clean data, but does not
+    show that choosing the radius for the horizon is what produces it. Reading the condition as a radius that
+    itself shrinks, $\varepsilon \propto T^{-1/2}$, is rejected (slopes 0.17–0.26: nearly clean training).
     """
 
     id = "separable.adversarial-l2"
