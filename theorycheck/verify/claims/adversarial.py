@@ -82,6 +82,13 @@ def _data(params: Any, seeds) -> dict[str, Any]:
     return {"Z": Z, "Zn": Zn, "lr": params.lr_scale / sigma2}
 
 
+def _with_svm(data: dict[str, Any]) -> dict[str, Any]:
+    """Add the per-dataset l2 SVM (``svm``) and its margin ``gamma``, the l2-robust margin."""
+    data["svm"] = [max_margin(z, 2) for z in data["Zn"]]
+    data["gamma"] = np.array([s.margin for s in data["svm"]])
+    return data
+
+
 def _validate_data_and_schedule(p: Any) -> None:
     """InputError for the data and step parameters shared by the claims (n, d, margin, lr_scale)."""
     if p.n < 2 or p.d < 2:
@@ -207,10 +214,7 @@ class AdversarialL2(Claim):
     default_seeds = 6
 
     def make_data(self, params, seeds):
-        data = _data(params, seeds)
-        data["svm"] = [max_margin(z, 2) for z in data["Zn"]]
-        data["gamma"] = np.array([s.margin for s in data["svm"]])  # the l2-robust margin
-        return data
+        return _with_svm(_data(params, seeds))
 
     def predict(self, params, data):
         T = params.horizons()
@@ -298,7 +302,7 @@ class AdversarialL2FixedParams(Params):
 
     @classmethod
     def full(cls) -> "AdversarialL2FixedParams":
-        return cls(n=100, d=10, steps=300000)
+        return cls(n=100, d=10, steps=100000)
 
     def validate(self) -> None:
         _validate_data_and_schedule(self)
@@ -345,9 +349,7 @@ class AdversarialL2FixedEps(Claim):
     default_seeds = 6
 
     def make_data(self, params, seeds):
-        data = _data(params, seeds)
-        data["gamma"] = np.array([max_margin(z, 2).margin for z in data["Zn"]])  # the l2-robust margin
-        return data
+        return _with_svm(_data(params, seeds))
 
     def predict(self, params, data):
         dirs, linf, K = [], [], []

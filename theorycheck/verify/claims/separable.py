@@ -295,7 +295,7 @@ class GDParams(_PlantedBinaryParams):
 
     @classmethod
     def full(cls):
-        return cls(steps=2_000_000)
+        return cls(steps=1_000_000)
 
     def validate(self):
         super().validate()
@@ -312,7 +312,7 @@ class GDLogistic(_ConvergesToMaxMargin):
     Step $\eta = $ ``lr``$/(\beta\sigma_{\max}(Z)^2)$ per dataset, $\beta = 1/4$ (logistic) or 1 (exp, its
     curvature at $w = 0$); ``lr`` = 1.9 is just inside the theorem's bound $2/(\beta\sigma_{\max}^2)$: the clock
     $\tau \approx \log(\eta t) + c$ gains $\log 1.9$ over ``lr`` = 1. Checks, controls and the choice of data: see
-    the module docstring. Quick: $2\cdot10^5$ steps ($n = 30$, $d = 5$, 4 seeds), full: $2\cdot10^6$ steps (8 seeds).
+    the module docstring. Quick: $2\cdot10^5$ steps ($n = 30$, $d = 5$, 4 seeds), full: $10^6$ steps (8 seeds).
     Near miss: the $1/\log^2 t$ law (log-slope of gap$\cdot\tau^2$ $\approx 0.19$ against the tolerance 0.1).
     """
 
@@ -460,7 +460,7 @@ class SGDParams(_PlantedBinaryParams):
 
     @classmethod
     def full(cls):
-        return cls(steps=2_000_000)
+        return cls(steps=1_000_000)
 
     def validate(self):
         super().validate()

@@ -103,7 +103,7 @@ class TailsParams(Params):
 
     @classmethod
     def full(cls) -> "TailsParams":
-        return cls(steps=1000000)
+        return cls(steps=300000)
 
     def validate(self) -> None:
         if self.n < 2 or self.d < 2:
