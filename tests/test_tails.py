@@ -90,8 +90,8 @@ def test_trainer_rejects_bad_input():
 def test_tails_bad_input():
     with pytest.raises(InputError, match="must contain 1.0"):
         run_claim(PolyExponentialTails, preset="quick", overrides={"nus": "2,3"})
-    with pytest.raises(InputError, match="nu > 2"):
-        run_claim(PolyExponentialTails, preset="quick", overrides={"nus": "0.5,1,2"})
+    with pytest.raises(InputError, match="nu > 1"):
+        run_claim(PolyExponentialTails, preset="quick", overrides={"nus": "0.5,0.75,1"})
     with pytest.raises(InputError, match="lr_scale"):
         run_claim(PolyExponentialTails, preset="quick", overrides={"lr_scale": "2.5"})
     with pytest.raises(InputError, match="support_weights"):

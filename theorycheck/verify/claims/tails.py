@@ -117,8 +117,8 @@ class TailsParams(Params):
             raise InputError(f"nus must be positive tail exponents, got {self.nus}")
         if 1.0 not in self.nus:
             raise InputError(f"nus must contain 1.0 (the exponential tail the theorem singles out), got {self.nus}")
-        if not any(v > 2 for v in self.nus):
-            raise InputError(f"nus must contain some nu > 2 (the tails the theory predicts to be slower), got {self.nus}")
+        if not any(v > 1 for v in self.nus):
+            raise InputError(f"nus must contain some nu > 1 (where the direction and margin rates differ), got {self.nus}")
         if not self.poly_k > 0:
             raise InputError(f"poly_k must be positive, got {self.poly_k}")
         if not self.lr_scale > 0 or self.lr_scale >= 2:
