@@ -12,7 +12,8 @@ from theorycheck.numerics.adversarial import adversarial_gd, adversarial_loss
 from theorycheck.theory import adversarial as ta
 from theorycheck.theory.separable import max_margin, residual_limit
 from theorycheck.verify.claim import Verdict
-from theorycheck.verify.claims.adversarial import AdversarialL2, AdversarialLinf
+from theorycheck.numerics.trajectory import Trajectory
+from theorycheck.verify.claims.adversarial import AdversarialL2, AdversarialL2FixedEps, AdversarialLinf
 from theorycheck.verify.runner import run_claim
 
 
@@ -188,26 +189,61 @@ def test_trainer_rejects_bad_input():
 # ------------------------------------------------------------------------------ claims
 
 
-@pytest.mark.parametrize("claim", [AdversarialL2, AdversarialLinf], ids=["l2", "linf"])
-def test_adversarial_quick_agrees(claim):
-    res = run_claim(claim, preset="quick", device="cpu")
-    assert res.verdict is Verdict.AGREES, res.message
-    assert res.controls and all(c.passed is False for c in res.controls)
+def test_horizon_radius_keeps_the_regime_fixed_across_horizons():
+    gamma, T0, r0 = 0.3, 1000, 0.5
+    assert ta.horizon_radius(gamma, T0, T0, r0) == pytest.approx(gamma * (1 - r0))
+    T = np.array([1e3, 1e4, 1e5])
+    robust = np.array([gamma - ta.horizon_radius(gamma, t, T0, r0) for t in T])
+    np.testing.assert_allclose(robust**2 * T, (gamma * r0) ** 2 * T0, rtol=1e-12)  # eta (gamma - eps)^2 T fixed
+    with pytest.raises(InputError, match="robust_fraction"):
+        ta.horizon_radius(gamma, T0, T0, 0.0)
+    with pytest.raises(InputError, match="horizon"):
+        ta.horizon_radius(gamma, 10, T0, r0)
+
+
+def test_each_run_of_the_horizon_grid_is_read_at_its_own_horizon():
+    params = AdversarialL2.Params()
+    T = params.horizons()
+    assert T[0] == 1000 and T[-1] == 10000 and len(T) == 5
+    S, J, d = 2, len(T), 3
+    u = np.array([[1.0, 0.0, 0.0], [0.0, 1.0, 0.0]])
+    W = np.zeros((J * S + S, J, d))
+    for j in range(J):
+        W[j * S:(j + 1) * S, :] = u[:, None, :] + 0.5  # wrong everywhere ...
+        W[j * S:(j + 1) * S, j] = u + 0.005 * (j + 1)  # ... except at the run's own horizon
+    W[J * S:] = u[:, None, :] + 0.2
+    pred = {"horizons": T, "direction": u, "linf_direction": -u}
+    Tm, adv, clean, _ = AdversarialL2()._measure(pred, Trajectory(steps=T, series={"w": W}))
+    assert adv.shape == (S, J) and np.all(adv < 0.05) and np.all(np.diff(adv, axis=1) > 0)
+    assert np.all(clean > 0.15)
+
+
+def test_adversarial_l2_predict_rate_wrong_law_disagrees():
+    # the loss rate 1/T put in place of O~(1/sqrt T) leaves a slope of about +0.1 to +0.5 on every dataset
+    res = run_claim(AdversarialL2, preset="quick", device="cpu", seeds=2, overrides={"predicted_rate": "1/t"})
+    assert res.verdict is Verdict.DISAGREES, res.message
+    assert res.key_check.name.startswith("adversarial gap across horizons")
 
 
 def test_adversarial_claims_bad_input():
     with pytest.raises(InputError, match="exceeds the robust margin"):
         run_claim(AdversarialLinf, preset="quick", overrides={"eps_fraction": "1.2"})
     with pytest.raises(InputError, match="eps_fraction"):
-        run_claim(AdversarialL2, preset="quick", overrides={"eps_fraction": "1.0"})
+        run_claim(AdversarialL2FixedEps, preset="quick", overrides={"eps_fraction": "1.0"})
+    with pytest.raises(InputError, match="robust_fraction"):
+        run_claim(AdversarialL2, preset="quick", overrides={"robust_fraction": "1.0"})
+    with pytest.raises(InputError, match="decades"):
+        run_claim(AdversarialL2, preset="quick", overrides={"decades": "0.5"})
+    with pytest.raises(InputError, match="free parameter"):
+        run_claim(AdversarialL2, preset="quick", overrides={"predicted_rate": "t**(-p)"})
     # an absolute eps above the data's robust margin stops the run with that message (verdict error)
-    res = run_claim(AdversarialLinf, preset="quick", seeds=2, overrides={"eps": "5.0", "steps": "200"})
+    res = run_claim(AdversarialLinf, preset="quick", seeds=2, overrides={"eps": "5.0", "steps": "1000"})
     assert res.verdict is Verdict.ERROR
     assert "exceeds the robust margin" in res.message and "w = 0" in res.message
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("cls", [AdversarialL2, AdversarialLinf])
+@pytest.mark.parametrize("cls", [AdversarialL2, AdversarialL2FixedEps, AdversarialLinf])
 def test_adversarial_full_presets_agree(cls):
     res = run_claim(cls, preset="full", device="auto")
     assert res.verdict is Verdict.AGREES, res.message

@@ -75,6 +75,7 @@ def separable_binary(
     n_support: int | None = None,
     gap_factor: float = 2.0,
     offset: float = 0.0,
+    support_weights: Sequence[float] | None = None,
     device: torch.device | str = "cpu",
     dtype: torch.dtype = torch.float64,
     return_direction: bool = False,
@@ -93,6 +94,9 @@ def separable_binary(
       Keep $m < d$ when another norm's max-margin solution must differ from $\hat w$: with $m = d$
       independent support points the solution is a vertex of $\{Zw \ge 1\}$ and the $\ell_1$ and
       $\ell_\infty$ programs often return the same point.
+    * ``support_weights``: the weights $a_s$ (length $m$, positive) instead of random ones; the SVM dual is
+      $\alpha \propto a$, so e.g. ``(1, 3)`` fixes the spread of the dual on every dataset (the random draw is
+      still made, so the rest of the data are those of the default).
     * ``offset``: the orthogonal parts of the non-support points get mean ``offset`` $\cdot u$ for a
       random unit $u \perp w^\star$ (default 0). The SVM is unchanged, but the data mean — hence
       the first GD steps from $w = 0$ — points away from $\hat w$, so the direction has to travel.
@@ -107,6 +111,8 @@ def separable_binary(
     if not gap_factor >= 1:
         raise InputError(f"gap_factor must be >= 1, got {gap_factor!r}")
     m = min((d + 1) // 2, max(1, n // 2)) if n_support is None else int(n_support)
+    if support_weights is not None and (len(support_weights) != m or min(support_weights) <= 0):
+        raise InputError(f"support_weights must be {m} positive numbers (one per support point), got {support_weights}")
     if m < 0 or m > n:
         raise InputError(f"n_support must be in [0, n={n}], got {n_support!r}")
     if m > d:
@@ -130,6 +136,8 @@ def separable_binary(
         if m > 0:
             v = torch.randn(m, d, generator=gen, dtype=torch.float64) @ proj
             a = 0.5 + torch.rand(m, generator=gen, dtype=torch.float64)
+            if support_weights is not None:
+                a = torch.as_tensor(support_weights, dtype=torch.float64)
             v = v - (a @ v) / a.sum()
             z_sup = gamma * w_star[None, :] + v
             sign_sup = torch.where(torch.rand(m, generator=gen, dtype=torch.float64) < 0.5, -1.0, 1.0).to(torch.float64)

@@ -1,7 +1,7 @@
 r"""Adversarial training of linear classifiers: robust margins and the mixed-norm max-margin program.
 
-Li, Fang, Xu (2020, ICLR), "Implicit Bias of Gradient Descent based Adversarial Training on
-Separable Data". For a linear classifier the worst case of a perturbation $\|\delta\|_q \le \varepsilon$
+Li, Fang, Xu, Zhao (2020, ICLR; arXiv 1906.02931), "Implicit Bias of Gradient Descent based Adversarial
+Training on Separable Data". For a linear classifier the worst case of a perturbation $\|\delta\|_q \le \varepsilon$
 is explicit (Hölder):
 
 .. math::  \min_{\|\delta\|_q\le\varepsilon} y\,w^\top(x+\delta) = y\,w^\top x - \varepsilon\|w\|_{q^*},
@@ -60,6 +60,7 @@ __all__ = [
     "project_ball",
     "PERTURBATIONS",
     "balance_offset",
+    "horizon_radius",
 ]
 
 #: relative duality-gap tolerance of a verified answer
@@ -379,3 +380,28 @@ def balance_offset(Z: np.ndarray, direction: np.ndarray, lam: np.ndarray, suppor
     v[A] = vA
     perp = v - u * (u @ v)
     return perp, float(np.linalg.norm(perp))
+
+
+# --------------------------------------------------------------------------------------------
+# the perturbation radius chosen for a horizon
+
+
+def horizon_radius(gamma: float, horizon: float, base_horizon: float, robust_fraction: float) -> float:
+    r"""$\varepsilon(T) = \gamma\,\big(1 - r_0\sqrt{T_0/T}\big)$: the $\ell_2$ radius chosen for the horizon $T$.
+
+    Li, Fang, Xu, Zhao state the $\tilde O(1/\sqrt T)$ direction rate "for any fixed iteration $T$, when the
+    adversarial perturbation during training has proper bounded $\ell_2$ norm"; the exact condition is not
+    in the stored pages (only the abstract is). This is our reading, derived as follows. GD on the convex
+    robust loss $\sum_i\ell(z_i^\top w - \varepsilon\|w\|_2)$ reaches a positive robust margin within $T$ steps
+    once $\eta(\gamma - \varepsilon)^2 T$ is large (the loss along $\hat u$ is $\ell(g(\gamma - \varepsilon))$, and GD's
+    convex rate gives $L(w_T) \lesssim ne^{-R(\gamma-\varepsilon)} + R^2/(\eta T)$); a positive robust margin
+    confines the direction to within $O(\gamma - \varepsilon)$ of $\hat u$ in the span of the support vectors.
+    The smallest robust margin $\gamma - \varepsilon \propto 1/\sqrt T$ gives the $\tilde O(1/\sqrt T)$ rate; with it,
+    $\eta(\gamma - \varepsilon(T))^2 T = \eta\gamma^2 r_0^2 T_0$ is the same at every horizon, so every run of the grid
+    is in the same regime. $r_0$ = ``robust_fraction`` $= (\gamma - \varepsilon(T_0))/\gamma$ at $T_0$ = ``base_horizon``.
+    """
+    if not 0 < robust_fraction <= 1:
+        raise InputError(f"robust_fraction must be in (0, 1], got {robust_fraction}")
+    if not (horizon >= base_horizon > 0):
+        raise InputError(f"horizon must be >= base_horizon > 0, got {horizon} and {base_horizon}")
+    return float(gamma) * (1.0 - float(robust_fraction) * np.sqrt(float(base_horizon) / float(horizon)))

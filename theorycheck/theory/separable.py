@@ -50,6 +50,9 @@ __all__ = [
     "multiclass_max_margin",
     "multiclass_rows",
     "residual_limit",
+    "loss_limit",
+    "norm_offset",
+    "sgd_effective_step",
     "normalized_margin",
     "GAP_GD",
     "LOSS_GD",
@@ -373,6 +376,32 @@ def residual_limit(Z: np.ndarray, sol: MaxMarginSolution, eta: float) -> np.ndar
     ZS = np.asarray(Z, float)[S]
     w_tilde, *_ = np.linalg.lstsq(ZS, np.log(eta / sol.alpha[S]), rcond=None)
     return w_tilde
+
+
+def loss_limit(alpha: np.ndarray, eta: float) -> float:
+    r"""$\lim_t t\,L(w(t)) = \sum_s\alpha_s/\eta = \|\hat w\|^2/\eta$ for GD with step $\eta$ on the *summed*
+    exponential-tailed loss (Soudry et al. 2018, Theorem 3: $w(t) = \hat w\log t + \tilde w + o(1)$ with
+    $\eta e^{-z_s^\top\tilde w} = \alpha_s$, so $L(w(t)) \approx \sum_s e^{-\log t - z_s^\top\tilde w} = \sum_s\alpha_s/(\eta t)$;
+    $\sum_s\alpha_s = \hat w^\top\hat w$ since $\hat w = Z^\top\alpha$ and $z_s^\top\hat w = 1$)."""
+    alpha = np.asarray(alpha, float)
+    return float(alpha.sum() / eta)
+
+
+def norm_offset(alpha: np.ndarray, eta: float) -> float:
+    r"""The $O(1)$ term of $\|w(t)\| = \|\hat w\|\log t + c + o(1)$:
+    $c = \hat w^\top\tilde w/\|\hat w\| = \sum_s\alpha_s\log(\eta/\alpha_s)/\|\hat w\|$, with
+    $\|\hat w\| = (\sum_s\alpha_s)^{1/2}$ ($\hat w^\top\tilde w = \sum_s\alpha_s z_s^\top\tilde w$ and
+    $z_s^\top\tilde w = \log(\eta/\alpha_s)$ on the support, :func:`residual_limit`)."""
+    alpha = np.asarray(alpha, float)
+    a = alpha[alpha > 0]
+    return float(np.sum(a * np.log(eta / a)) / np.sqrt(a.sum()))
+
+
+def sgd_effective_step(eta: float, batch_size: int, n: int) -> float:
+    r"""Minibatch SGD $w \leftarrow w - \eta\sum_{i\in B_t}\nabla\ell_i$ with $|B_t| = B$ drawn uniformly is GD on
+    the summed loss $\sum_{i=1}^n\ell_i$ in expectation with step $\eta B/n$ (Nacson, Srebro, Soudry 2019):
+    the step that fixes the constants $t L(t) \to \|\hat w\|^2/\eta_{\rm eff}$ and the norm offset."""
+    return float(eta) * int(batch_size) / int(n)
 
 
 #: direction gap of fixed-step GD: $\|w(t)/\|w(t)\| - \hat w/\|\hat w\|\| = O(1/\log t)$

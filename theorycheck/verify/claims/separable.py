@@ -1,44 +1,44 @@
 r"""Separable data: gradient methods converge to max-margin directions (THEORY.md, section 1).
 
 Four claims, one shape. Data are *planted* (``numerics.data``): the max-margin solution is known
-in closed form (and re-solved with cvxpy, to 1e-14), the non-support constraints all have
-normalized margin at least ``gap_factor`` = 2. A non-support constraint with normalized margin
+in closed form (and re-solved with cvxpy, to 1e-6: a certificate), the non-support constraints all
+have normalized margin at least ``gap_factor``. A non-support constraint with normalized margin
 $r$ is forgotten like $t^{-r}$, so with $r \ge 2$ the asymptotic regime shows within
 $10^3$–$10^4$ steps instead of the decades-long plateau of Gaussian data with near-margin points
 (THEORY.md, "What simulations look like").
 
 What the theorem fixes, and what we check (Soudry et al. 2018, Theorem 3 and its proof):
 $w(t) = \hat w\log t + \rho(t)$ with $\rho(t) \to \tilde w$ on the span of the support vectors,
-$\eta e^{-z_s^\top\tilde w} = \alpha_s$ ($\alpha$ the SVM dual, summed loss). Consequences used:
+$\eta e^{-z_s^\top\tilde w} = \alpha_s$ ($\alpha$ the SVM dual, summed loss). Consequences used
+(:mod:`theorycheck.theory.separable`):
 
-* direction gap $\|w/\|w\| - \hat w/\|\hat w\|\| \approx \|P_\perp\rho(t)\|/\|w(t)\| = O(1/\log t)$;
-* $\|w(t)\| = \|\hat w\|\log t + \hat w^\top\tilde w/\|\hat w\| + o(1)$, where
-  $\hat w^\top\tilde w = \sum_s\alpha_s z_s^\top\tilde w = \sum_s\alpha_s\log(\eta/\alpha_s)$ is fully determined;
-* $t\,L(w(t)) \to \sum_s e^{-z_s^\top\tilde w}/\eta\cdot\eta = \sum_s\alpha_s/\eta = \|\hat w\|^2/\eta$.
+* direction gap $\|w/\|w\| - \hat w/\|\hat w\|\| \approx \|P_\perp\rho(t)\|/\|w(t)\| = \Theta(1/\log t)$ when
+  $P_\perp\rho \not\to 0$ (generic data);
+* $\|w(t)\| = \|\hat w\|\log t + \sum_s\alpha_s\log(\eta/\alpha_s)/\|\hat w\| + o(1)$ (:func:`~theorycheck.theory.separable.norm_offset`);
+* $t\,L(w(t)) \to \sum_s\alpha_s/\eta = \|\hat w\|^2/\eta$ (:func:`~theorycheck.theory.separable.loss_limit`).
 
-Slow laws are not told apart by a short fit (THEORY.md); the checks are statements that
-separate cleanly over the last two decades $[T/100, T]$:
+**The rate law** is checked on the measured clock $\tau(t) = \|w(t)\|/\|\hat w\| = \log t + O(1)$
+(``law_check`` with the clock $e^{\tau}$): the law $f$ predicts that $\text{gap}(t)/f(e^{\tau(t)})$ has no trend,
+i.e. the log-slope of $\text{gap}\cdot\tau$ against $\log t$ over the last two decades is within $\pm 0.1$
+for $f = 1/\log t$. The clock removes the $O(1)$ shift $\hat w^\top\tilde w/\|\hat w\|^2$ (several units) that
+otherwise makes $\text{gap}\cdot\log t$ creep for decades. ``predicted_rate`` holds the law, so
+``--predict-rate`` replaces it: $1/t$ leaves a slope $\approx 0.85$, $1/\log^2 t$ a slope $\approx 0.2$ (the
+near-miss control: $\log(\tau(T)/\tau(T/100))/\log 100$ with $\tau$ from about 5 to 10).
 
-* gap at $T$ below a tolerance, and not growing ($\mathrm{gap}(T)/\mathrm{gap}(T/100) \le 1$);
-* $\mathrm{gap}\cdot\log t$ bounded: the log-slope of $\mathrm{gap}(t)\,\tau(t)$ against $\log t$ is
-  $\le 0.1$, with the clock $\tau(t) = \|w(t)\|/\|\hat w\| = \log t + O(1)$ (the measured clock removes the
-  $O(1)$ shift $\hat w^\top\tilde w/\|\hat w\|^2 \approx -5$ that otherwise makes $\mathrm{gap}\cdot\log t$ creep
-  up for decades: with $\eta \approx 0.01$ and $\alpha \approx 1$, $\log t - 5$ is the real clock);
-  under the wrong $1/t$ law the same slope for $\mathrm{gap}\cdot t$ is $\approx 0.9$;
-* $\eta\,t\,L(t)/\|\hat w\|^2 \to 1$ (relative error $\le 0.1$; measured 0.01 on the quick preset, 0.015 on
-  the full one; 0.05 for SGD);
-* $\|w(T)\|$ against $\|\hat w\|\log T + \sum_s\alpha_s\log(\eta/\alpha_s)/\|\hat w\|$ (relative error $\le 0.05$).
+How fast $\rho$ settles is itself fixed by theory: linearizing $d\rho/d\log t = \sum_s z_s(\eta e^{-z_s^\top\rho} -
+\alpha_s)$ around $\tilde w$ gives deviations decaying like $t^{-\lambda}$, $\lambda$ the eigenvalues of
+$Z_S^\top\mathrm{diag}(\alpha)Z_S$ on the support span. With three support points a sizeable minority of
+Gaussian draws has a small $\lambda$ (gap$\cdot\tau$ still rising by 0.05 per unit of $\log t$ after $10^6$ steps on
+seed 508): the presets use two support points (one in-span direction orthogonal to $\hat w$), a small
+margin $\gamma = 0.25$ against unit orthogonal spread (which makes $\alpha \propto 1/\gamma^2$, hence $\lambda$, large)
+and non-support points at $\ge 4\gamma$. The other norms' max-margin directions stay 0.1–0.7 away (the
+support has $m = 2 < d = 5$ points, so the $\ell_2$ solution is not a vertex of $\{Zw \ge 1\}$).
 
-Controls (each must come out rejected): the $\ell_1$ and $\ell_\infty$ max-margin directions as the
-limit (on these data they are 0.1–0.5 away from the $\ell_2$ direction: the planted support has
-$m = 3 < d = 5$ points, so the $\ell_2$ solution is not a vertex of $\{Zw \ge 1\}$, where all norms
-would agree), the $1/t$ law for the gap, and a $1/t^2$ law for the loss.
-
-Tolerance of the key check: 0.05 on the gap at $T \ge 10^4$. The first-order prediction
-$\|P_\perp\rho\|/(\|\hat w\|\tau(T))$ has $\|P_\perp\rho\| \approx$ 0.05–0.3 and $\tau(T) \approx$ 7–9 on these data,
-i.e. 0.005–0.04 (measured 0.007–0.035 on the quick preset, 0.016–0.017 on the full one); 0.05 is
-below half the smallest $\ell_2$–$\ell_1$/$\ell_\infty$ separation (0.11–0.45), so the same check rejects
-the controls.
+Checks (every one "for every dataset": each seed judged on its own): the rate law (key), the gap at
+$T$ ($\le 0.05$, well below the 0.1–0.7 separations of the wrong limits), $\eta\,t\,L(t)/\|\hat w\|^2 \to 1$
+(relative error $\le 0.1$), $\|w(T)\|$ against its prediction (relative error $\le 0.05$); certificate: the
+cvxpy SVM reproduces the planted solution. Controls: the $\ell_1$ and $\ell_\infty$ max-margin limits,
+the $1/t$ law for the gap, the $1/t^2$ law for the loss (straw men), and the near miss of each claim.
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ from theorycheck.numerics.linear import train_linear
 from theorycheck.numerics.trajectory import Trajectory
 from theorycheck.theory import separable as th
 from theorycheck.verify.claim import CheckResult, Claim, Curve, Params, Source
-from theorycheck.verify.rates import log_slope
+from theorycheck.verify.rates import law_check, predicted_law
 from theorycheck.verify.registry import register
 from theorycheck.verify.stats import seed_check
 
@@ -72,6 +72,8 @@ TOL_GAP = 0.05
 TOL_SLOPE = 0.1
 TOL_LOSS = 0.1
 TOL_NORM = 0.05
+#: relative error within which the cvxpy SVM must reproduce the planted solution (certificate)
+TOL_PLANTED = 1e-6
 #: smoothness constant beta of the per-sample loss (second derivative bound); exp: its value at u = 0
 BETA = {"logistic": 0.25, "exp": 1.0, "ce": 0.5}
 
@@ -102,6 +104,7 @@ class MaxMarginPrediction:
     eta: np.ndarray  # (S,) step size the constants refer to (effective step for SGD)
     loss_const: np.ndarray  # (S,) lim t L(t) = ||w_hat||^2 / eta
     norm_offset: np.ndarray  # (S,) sum_s alpha_s log(eta/alpha_s) / ||w_hat||
+    planted_error: np.ndarray  # (S,) relative distance of the cvxpy SVM from the planted solution
     others: dict[str, np.ndarray] = field(default_factory=dict)  # wrong predictions for the controls
     statuses: list[str] = field(default_factory=list)
 
@@ -109,19 +112,15 @@ class MaxMarginPrediction:
 def _predict_l2(rows: np.ndarray, eta: np.ndarray, planted: np.ndarray, other_norms: Sequence[float]) -> MaxMarginPrediction:
     sols = [th.max_margin(rows[s], 2) for s in range(rows.shape[0])]
     w_hat = np.stack([s.w for s in sols])
-    # the cvxpy answer must reproduce the planted solution (a check of data and solver alike)
     err = np.linalg.norm(w_hat - planted, axis=-1) / np.linalg.norm(planted, axis=-1)
-    if np.any(err > 1e-6):
-        raise InputError(f"planted max-margin solution not reproduced by the SVM (relative error {err.max():.2e})")
     alphas = [s.alpha for s in sols]
-    loss_const = np.array([a.sum() for a in alphas]) / eta
-    offset = np.array([np.sum(a[a > 0] * np.log(eta[i] / a[a > 0])) for i, a in enumerate(alphas)])
-    offset = offset / np.linalg.norm(w_hat, axis=-1)
+    loss_const = np.array([th.loss_limit(a, e) for a, e in zip(alphas, eta)])
+    offset = np.array([th.norm_offset(a, e) for a, e in zip(alphas, eta)])
     others = {}
     for p in other_norms:
         name = "l1" if p == 1 else ("linf" if np.isinf(p) else f"l{p:g}")
         others[name] = np.stack([th.max_margin(rows[s], p).w for s in range(rows.shape[0])])
-    return MaxMarginPrediction(w_hat, alphas, eta, loss_const, offset, others, [s.status for s in sols])
+    return MaxMarginPrediction(w_hat, alphas, eta, loss_const, offset, err, others, [s.status for s in sols])
 
 
 def _binary_data(p, seeds: Sequence[int], offset: float = 0.0) -> SeparableData:
@@ -151,17 +150,9 @@ def _gaps(W: np.ndarray, ref: np.ndarray) -> np.ndarray:
     return np.linalg.norm(u - r[:, None, :], axis=-1)
 
 
-def _window(steps: np.ndarray, decades: float = 2.0) -> np.ndarray:
-    """Snapshot mask of the last ``decades`` decades."""
-    return steps >= steps[-1] / 10**decades
-
-
-def _slopes(steps: np.ndarray, values: np.ndarray, mask: np.ndarray) -> np.ndarray:
-    return np.array([log_slope(steps[mask], v[mask]) for v in values])
-
-
-def _at_fraction(steps: np.ndarray, frac: float) -> int:
-    return int(np.argmin(np.abs(np.log(steps) - np.log(steps[-1] * frac))))
+def _clock(W: np.ndarray, w_hat: np.ndarray) -> np.ndarray:
+    r"""The measured clock $\tau(t) = \|w(t)\|/\|\hat w\| = \log t + O(1)$, shape (S, T)."""
+    return np.linalg.norm(W, axis=-1) / np.linalg.norm(w_hat, axis=-1)[:, None]
 
 
 def _law_curve(steps: np.ndarray, values: np.ndarray, law) -> np.ndarray:
@@ -170,31 +161,15 @@ def _law_curve(steps: np.ndarray, values: np.ndarray, law) -> np.ndarray:
     return np.median(values[:, -1]) * shape / shape[-1]
 
 
-def _direction_checks(steps, W, w_hat) -> tuple[list[CheckResult], np.ndarray]:
-    r"""Gap at $T$ (<= TOL_GAP, figure with the $1/\log t$ shape) and gap(T)/gap(T/100) <= 1; also returns the gaps."""
-    gap = _gaps(W, w_hat)
-    curve = Curve(steps, gap, ylabel="direction gap", predicted=_law_curve(steps, gap, lambda t: 1 / np.log(t + 1)),
-                  predicted_label=r"$\propto 1/\log t$")
-    key = seed_check("direction gap at T", gap[:, -1], TOL_GAP, "<=", curve=curve, quantifier="every")
-    j = _at_fraction(steps, 0.01)
-    ratio = gap[:, -1] / gap[:, j]
-    shrink = seed_check("gap(T)/gap(T/100) (not growing)", ratio, 1.0, "<=", quantifier="every")
-    return [key, shrink], gap
+def _gap_law_check(name: str, steps, gap, tau, rate: str, two_sided: bool) -> CheckResult:
+    r"""``law_check`` of the direction gap against ``rate`` evaluated at the measured clock $e^{\tau(t)}$."""
+    return law_check(name, steps, gap, predicted_law(rate), quantifier="every", tolerance=TOL_SLOPE,
+                     clock=np.exp(tau), two_sided=two_sided, ylabel=f"gap / ({rate}) at the clock $e^\\tau$")
 
 
-def _clock_check(steps, W, w_hat, gap) -> CheckResult:
-    tau = np.linalg.norm(W, axis=-1) / np.linalg.norm(w_hat, axis=-1)[:, None]
-    mask = _window(steps)
-    y = gap * tau
-    curve = Curve(steps, y, ylabel=r"gap $\cdot\,\tau(t)$, $\tau = \|w\|/\|\hat w\|$", logy=True)
-    return seed_check("gap*log t bounded (log-slope of gap*tau)", _slopes(steps, y, mask), TOL_SLOPE, "<=", curve=curve, quantifier="every")
-
-
-def _one_over_t_control(steps, gap, power: float = 1.0, what: str = "gap") -> CheckResult:
-    mask = _window(steps)
-    y = gap * steps[None, :].astype(float) ** power
-    law = "1/t" if power == 1 else f"1/t^{power:g}"
-    return seed_check(f"{law} law for the {what} ({what}*t^{power:g} bounded)", _slopes(steps, y, mask), TOL_SLOPE, "<=", quantifier="every")
+def _gap_at_T(steps, gap, law=lambda t: 1 / np.log(t + 1), label=r"$\propto 1/\log t$") -> CheckResult:
+    curve = Curve(steps, gap, ylabel="direction gap", predicted=_law_curve(steps, gap, law), predicted_label=label)
+    return seed_check("direction gap at T", gap[:, -1], TOL_GAP, "<=", curve=curve, quantifier="every")
 
 
 def _loss_check(steps, traj: Trajectory, pred: MaxMarginPrediction) -> CheckResult:
@@ -209,49 +184,88 @@ def _loss_check(steps, traj: Trajectory, pred: MaxMarginPrediction) -> CheckResu
 def _norm_check(steps, W, pred: MaxMarginPrediction) -> CheckResult:
     nrm = np.linalg.norm(W, axis=-1)
     w_norm = np.linalg.norm(pred.w_hat, axis=-1)
-    predicted = w_norm[:, None] * np.log(steps[None, :]) + pred.norm_offset[:, None]
-    rel = np.abs(nrm[:, -1] - predicted[:, -1]) / predicted[:, -1]
+    predicted = w_norm * np.log(steps[-1]) + pred.norm_offset
+    rel = np.abs(nrm[:, -1] - predicted) / predicted
     curve = Curve(steps, nrm / np.log(steps + 1.0)[None, :], ylabel=r"$\|w(t)\|/\log t$", logy=False,
                   predicted=np.median(w_norm) * np.ones(steps.size), predicted_label=r"$\|\hat w\|$")
     return seed_check("norm(w(T)) vs norm(w_hat) log T + offset (rel. error)", rel, TOL_NORM, "<=",
                       curve=curve, quantifier="every")
 
 
+def _planted_certificate(pred: MaxMarginPrediction) -> CheckResult:
+    """Theory against theory: the cvxpy SVM reproduces the planted closed-form solution."""
+    return seed_check("cvxpy SVM reproduces the planted max-margin solution (rel. error)", pred.planted_error,
+                      TOL_PLANTED, "<=", quantifier="every", role="certificate")
+
+
 def _wrong_limit_controls(W, pred: MaxMarginPrediction) -> list[CheckResult]:
     out = []
     for name, w in pred.others.items():
         g = _gaps(W[:, -1:, :], w)[:, 0]
-        out.append(seed_check(f"{name} max-margin direction as the limit (gap at T)", g, TOL_GAP, "<=", quantifier="every"))
+        out.append(seed_check(f"{name} max-margin direction as the limit (gap at T)", g, TOL_GAP, "<=",
+                              quantifier="every"))
     return out
+
+
+def _loss_law_control(steps, traj: Trajectory) -> CheckResult:
+    """Straw man: the loss decays like 1/t^2 (it decays like 1/t)."""
+    return law_check("1/t^2 law for the loss", steps, traj.series["loss"], predicted_law("1/t**2"),
+                     quantifier="every", tolerance=TOL_SLOPE, two_sided=False)
 
 
 class _ConvergesToMaxMargin(Claim):
     r"""Checks and controls of the fixed-step claims (GD, multiclass GD, SGD; see the module docstring):
-    gap at $T$, not growing, gap$\cdot\log t$ bounded, $\eta tL(t) \to \|\hat w\|^2$, $\|w(T)\|$ against its
-    prediction; controls: the other norms' max-margin limits, the $1/t$ law for the gap, $1/t^2$ for the loss."""
+    the rate law of ``predicted_rate`` at the measured clock (key), gap at $T$, $\eta tL(t) \to \|\hat w\|^2$,
+    $\|w(T)\|$ against its prediction; certificate: the planted solution. Controls: the other norms'
+    max-margin limits, the $1/t$ law for the gap, $1/t^2$ for the loss, and the claim's near miss
+    (:meth:`near_miss`)."""
+
+    #: whether the rate law is Theta (two-sided) or only O (one-sided) on the claim's data
+    two_sided: bool = True
 
     def checks(self, params, data, prediction, trajectory):
         steps, W = trajectory.steps, _flat_w(trajectory)
-        (key, shrink), gap = _direction_checks(steps, W, prediction.w_hat)
-        return [key, shrink, _clock_check(steps, W, prediction.w_hat, gap), _loss_check(steps, trajectory, prediction),
-                _norm_check(steps, W, prediction)]
+        gap = _gaps(W, prediction.w_hat)
+        tau = _clock(W, prediction.w_hat)
+        rate = _gap_law_check("direction gap rate", steps, gap, tau, params.predicted_rate, self.two_sided)
+        return [rate, _gap_at_T(steps, gap), _loss_check(steps, trajectory, prediction),
+                _norm_check(steps, W, prediction), _planted_certificate(prediction)]
 
     def controls(self, params, data, prediction, trajectory):
         steps, W = trajectory.steps, _flat_w(trajectory)
         gap = _gaps(W, prediction.w_hat)
-        return (_wrong_limit_controls(W, prediction)
-                + [_one_over_t_control(steps, gap), _one_over_t_control(steps, trajectory.series["loss"], 2.0, "loss")])
+        tau = _clock(W, prediction.w_hat)
+        return (self.near_miss(params, data, prediction, trajectory)
+                + _wrong_limit_controls(W, prediction)
+                + [_gap_law_check("1/t law for the gap", steps, gap, tau, "1/t", self.two_sided),
+                   _loss_law_control(steps, trajectory)])
+
+    def near_miss(self, params, data, prediction, trajectory) -> list[CheckResult]:
+        r"""Plausible mistakes: the norm offset with the step constant off by 2 ($\eta \to \eta/2$, e.g. the
+        smoothness constant of the logistic loss taken as 1/2: the offset drops by $\|\hat w\|\log 2$, a relative
+        error $\log 2/\tau(T) \approx 0.07$); and, where the rate is $\Theta$, the gap decaying like $1/\log^2 t$."""
+        steps, W = trajectory.steps, _flat_w(trajectory)
+        half = MaxMarginPrediction(prediction.w_hat, prediction.alpha, prediction.eta / 2, prediction.loss_const,
+                                   np.array([th.norm_offset(a, e / 2) for a, e in zip(prediction.alpha, prediction.eta)]),
+                                   prediction.planted_error)
+        offset = _norm_check(steps, W, half)
+        offset.name = "norm offset with the step off by 2 (eta/2): " + offset.name
+        if not self.two_sided:
+            return [offset]
+        gap = _gaps(W, prediction.w_hat)
+        return [_gap_law_check("1/log^2 t law for the gap", steps, gap, _clock(W, prediction.w_hat),
+                               "1/log(t)**2", self.two_sided), offset]
 
 
 @dataclass(frozen=True)
 class _PlantedBinaryParams(Params):
     """The planted binary data of ``numerics.data.separable_binary`` (fields shared by the binary claims)."""
 
-    n: int = 50
+    n: int = 30
     d: int = 5
-    n_support: int = 3
-    margin: float = 0.5
-    gap_factor: float = 2.0
+    n_support: int = 2
+    margin: float = 0.25
+    gap_factor: float = 4.0
 
     def validate(self):
         if self.n < 2 or self.d < 2:
@@ -265,21 +279,23 @@ class _PlantedBinaryParams(Params):
             raise InputError(f"gap_factor must be >= 1, got {self.gap_factor}")
         if self.steps < 1000:
             raise InputError(f"steps must be at least 1000 (the checks use the last two decades), got {self.steps}")
+        predicted_law(self.predicted_rate)
 
 
 # ------------------------------------------------------------------------------------------------
-# 1. GD, fixed step (in every claim of this module the quick preset is the defaults: Params.quick())
+# 1. GD, fixed step
 
 
 @dataclass(frozen=True)
 class GDParams(_PlantedBinaryParams):
     loss: str = "logistic"
-    lr: float = 1.0
-    steps: int = 100_000
+    lr: float = 1.9
+    steps: int = 200_000
+    predicted_rate: str = "1/log(t)"
 
     @classmethod
     def full(cls):
-        return cls(n=200, steps=1_000_000)
+        return cls(steps=1_000_000)
 
     def validate(self):
         super().validate()
@@ -294,13 +310,10 @@ class GDLogistic(_ConvergesToMaxMargin):
     r"""Fixed-step GD on the summed logistic (or exponential) loss converges in direction to the $\ell_2$ SVM.
 
     Step $\eta = $ ``lr``$/(\beta\sigma_{\max}(Z)^2)$ per dataset, $\beta = 1/4$ (logistic) or 1 (exp, its
-    curvature at $w = 0$); ``lr`` = 1 is half the bound $2/(\beta\sigma_{\max}^2)$ of the theorem.
-    Checks and controls: see the module docstring. Quick: $10^5$ steps ($n = 50$, $d = 5$);
-    full: $10^6$ steps, $n = 200$. The asymptotic regime needs $\eta t \gg 1$ (the support-span part of
-    $\rho(t)$ settles on the time scale $\eta t$); since $\eta \propto 1/\sigma_{\max}(Z)^2 \propto 1/n$, $n = 50$
-    gives $\eta \approx 0.03$ and $\eta T \approx 3\cdot10^3$ at $T = 10^5$. With $n = 100$ ($\eta \approx 0.01$) the
-    clock check is still in its transient over $[10^3, 10^5]$ on some seeds (slope 0.15, settling to
-    0.01–0.08 over $[10^5, 10^6]$).
+    curvature at $w = 0$); ``lr`` = 1.9 is just inside the theorem's bound $2/(\beta\sigma_{\max}^2)$: the clock
+    $\tau \approx \log(\eta t) + c$ gains $\log 1.9$ over ``lr`` = 1. Checks, controls and the choice of data: see
+    the module docstring. Quick: $2\cdot10^5$ steps ($n = 30$, $d = 5$, 4 seeds), full: $10^6$ steps (8 seeds).
+    Near miss: the $1/\log^2 t$ law (log-slope of gap$\cdot\tau^2$ $\approx 0.19$ against the tolerance 0.1).
     """
 
     id = "separable.gd-logistic"
@@ -314,6 +327,7 @@ class GDLogistic(_ConvergesToMaxMargin):
     source = SOUDRY
     Params = GDParams
     default_seeds = 4
+    preset_seeds = {"full": 8}
 
     def _eta(self, params, data):
         return params.lr / (BETA[params.loss] * _top_sv2(data.rows))
@@ -341,7 +355,8 @@ class MulticlassParams(Params):
     margin: float = 0.5
     gap_factor: float = 2.0
     lr: float = 1.0
-    steps: int = 10_000
+    steps: int = 30_000
+    predicted_rate: str = "1/log(t)"
 
     @classmethod
     def full(cls):
@@ -358,6 +373,7 @@ class MulticlassParams(Params):
             raise InputError(f"lr must be in (0, 2), got {self.lr}")
         if self.steps < 1000:
             raise InputError(f"steps must be at least 1000, got {self.steps}")
+        predicted_law(self.predicted_rate)
 
 
 @register
@@ -365,16 +381,20 @@ class GDMulticlass(_ConvergesToMaxMargin):
     r"""Cross-entropy GD on separable K-class data converges in direction to the multiclass SVM.
 
     $\hat W = \arg\min\|W\|_F^2$ s.t. $(w_{y_i} - w_k)^\top x_i \ge 1$ for all $k \ne y_i$ (Soudry et al. 2018,
-    Section 4.3 / Theorem 7), solved by cvxpy as an $\ell_2$ SVM over vec$(W)$ and checked against the
-    planted solution (``numerics.data.separable_multiclass``: support constraints at normalized margin 1,
-    all others $\ge 2$). Cross-entropy has the exponential tail $\log(1 + \sum_k e^{-m_{ik}}) \approx
-    \sum_k e^{-m_{ik}}$, so the binary analysis applies to the rows $(e_{y_i} - e_k)\otimes x_i$:
-    $t L(t) \to \|\hat W\|_F^2/\eta$ and $\|W(t)\|_F = \|\hat W\|_F\log t + O(1)$ with the same offset formula.
-    Step $\eta = $ ``lr``$/(\beta\sigma_{\max}(X)^2)$ with $\beta = 1/2$ (the softmax Hessian
-    $\mathrm{diag}(p) - pp^\top \preceq \frac12 I$). Controls: the entrywise $\ell_1$ and $\ell_\infty$ multiclass
-    max-margin solutions (0.17–0.5 away on these data), the $1/t$ law for the gap, $1/t^2$ for the loss.
-    On planted data all support duals are equal, so $\tilde W$ is parallel to $\hat W$ on the support span
-    and the gap falls faster than the worst-case $1/\log t$ (still $O(1/\log t)$, as the theorem says).
+    Section 4.3 / Theorem 7), solved by cvxpy as an $\ell_2$ SVM over vec$(W)$ and certified twice: against
+    the planted solution (``numerics.data.separable_multiclass``: support constraints at normalized
+    margin 1, all others $\ge 2$) and against the dedicated multiclass program. Cross-entropy has the
+    exponential tail $\log(1 + \sum_k e^{-m_{ik}}) \approx \sum_k e^{-m_{ik}}$, so the binary analysis applies to
+    the rows $(e_{y_i} - e_k)\otimes x_i$: $t L(t) \to \|\hat W\|_F^2/\eta$ and $\|W(t)\|_F = \|\hat W\|_F\log t + O(1)$
+    with the same offset formula (these two constants are a **derived** consequence). Step $\eta = $ ``lr``$/(\beta\sigma_{\max}(X)^2)$ with $\beta = 1/2$ (the softmax
+    Hessian $\mathrm{diag}(p) - pp^\top \preceq \frac12 I$).
+
+    The rate law is checked one-sided, as the theorem states it ($O(1/\log t)$): on planted data all
+    support duals are equal, so $\tilde W$ is parallel to $\hat W$ on the support span and the gap falls faster
+    than the worst-case $1/\log t$ (gap$\cdot\tau$ slopes $-0.15$ to $-0.5$). For the same reason a
+    $1/\log^2 t$ law is not a mistake on these data; the near miss is the norm offset with the step constant
+    off by 2 (module docstring). Straw men: the entrywise $\ell_1$ and $\ell_\infty$ multiclass max-margin
+    solutions (0.17–0.5 away), the $1/t$ law for the gap, $1/t^2$ for the loss.
     """
 
     id = "separable.gd-multiclass"
@@ -382,10 +402,13 @@ class GDMulticlass(_ConvergesToMaxMargin):
     statement = (r"\frac{W(t)}{\|W(t)\|_F} \to \frac{\hat W}{\|\hat W\|_F},\quad "
                  r"\hat W = \arg\min_W \|W\|_F^2 \ \text{s.t.}\ (w_{y_i} - w_k)^\top x_i \ge 1\ \forall k \ne y_i")
     statement_text = ("Gradient descent on the cross-entropy loss over linearly separable multiclass data converges in "
-                      "direction to the multiclass hard-margin SVM solution W_hat.")
+                      "direction to the multiclass hard-margin SVM solution W_hat, at rate O(1/log t). The limits of "
+                      "t L(t) and ||W(t)|| - ||W_hat|| log t, from the binary analysis applied to the rows "
+                      "(e_y - e_k) x_i, are a derived consequence.")
     source = SOUDRY
     Params = MulticlassParams
     default_seeds = 4
+    two_sided = False
 
     def make_data(self, params, seeds):
         X, y, W = separable_multiclass(params.n, params.d, params.K, seeds, params.margin,
@@ -398,13 +421,24 @@ class GDMulticlass(_ConvergesToMaxMargin):
 
     def predict(self, params, data):
         eta = self._eta(params, data)
-        sols = [th.multiclass_max_margin(data.X[s].numpy(), data.y[s].numpy(), params.K) for s in range(data.X.shape[0])]
         pred = _predict_l2(data.rows, eta, data.planted, (1, np.inf))
-        # the dedicated multiclass program must agree with the vec(W) reduction
-        for s, sol in enumerate(sols):
-            if np.linalg.norm(sol.W.reshape(-1) - pred.w_hat[s]) > 1e-6 * np.linalg.norm(pred.w_hat[s]):
-                raise InputError("multiclass SVM and its vec(W) reduction disagree")
+        X, y = data.X.numpy(), data.y.numpy()
+        dedicated = np.stack([th.multiclass_max_margin(X[s], y[s], params.K).W.reshape(-1) for s in range(X.shape[0])])
+        pred.others["reduction"] = dedicated
         return pred
+
+    def checks(self, params, data, prediction, trajectory):
+        ded = prediction.others["reduction"]
+        err = np.linalg.norm(ded - prediction.w_hat, axis=-1) / np.linalg.norm(prediction.w_hat, axis=-1)
+        reduction = seed_check("multiclass program agrees with its vec(W) reduction (rel. error)", err, TOL_PLANTED,
+                               "<=", quantifier="every", role="certificate")
+        return super().checks(params, data, prediction, trajectory) + [reduction]
+
+    def controls(self, params, data, prediction, trajectory):
+        others = {k: v for k, v in prediction.others.items() if k != "reduction"}
+        wrong = MaxMarginPrediction(prediction.w_hat, prediction.alpha, prediction.eta, prediction.loss_const,
+                                    prediction.norm_offset, prediction.planted_error, others)
+        return super().controls(params, data, wrong, trajectory)
 
     def simulate(self, params, data, device, seeds):
         return train_linear(data.X.to(device), data.y.to(device), steps=params.steps,
@@ -420,12 +454,13 @@ class GDMulticlass(_ConvergesToMaxMargin):
 class SGDParams(_PlantedBinaryParams):
     batch_size: int = 10
     sampling: str = "replacement"
-    lr: float = 1.0
-    steps: int = 100_000
+    lr: float = 1.9
+    steps: int = 400_000
+    predicted_rate: str = "1/log(t)"
 
     @classmethod
     def full(cls):
-        return cls(n=200, steps=2_000_000)
+        return cls(steps=1_000_000)
 
     def validate(self):
         super().validate()
@@ -450,12 +485,15 @@ class SGDFixedLR(_ConvergesToMaxMargin):
     summed loss ($\sigma_{\max}(Z_B)^2 \le B\max_i\|z_i\|^2$), the conservative form of the paper's condition.
 
     Update $w \leftarrow w + \eta\sum_{i\in B_t}\sigma(-z_i^\top w)z_i$ with $|B_t| = B$ drawn per seed.
-    In expectation this is GD on the summed loss with step $\eta_{\mathrm{eff}} = \eta B/n$, so the
-    predicted constants use $\eta_{\mathrm{eff}}$: $t L(t) \to \|\hat w\|^2/\eta_{\mathrm{eff}}$ and the norm offset
-    $\sum_s\alpha_s\log(\eta_{\mathrm{eff}}/\alpha_s)/\|\hat w\|$ (the sampling noise in the late steps is
-    $O(1/t)$ per step, summable, so $\rho(t)$ still converges). $\eta_{\mathrm{eff}}$ is about 5× smaller than the
-    GD step of ``separable.gd-logistic`` on the same data ($\eta_{\mathrm{eff}} \approx 0.005$ at $n = 50$, $B = 10$;
-    $\eta_{\mathrm{eff}}T \approx 500$ at the quick $T = 10^5$, where $tL(t)$ is within 5–7% of its limit).
+    In expectation this is GD on the summed loss with step $\eta_{\mathrm{eff}} = \eta B/n$
+    (:func:`~theorycheck.theory.separable.sgd_effective_step`), so the predicted constants use
+    $\eta_{\mathrm{eff}}$: $t L(t) \to \|\hat w\|^2/\eta_{\mathrm{eff}}$ and the norm offset
+    $\sum_s\alpha_s\log(\eta_{\mathrm{eff}}/\alpha_s)/\|\hat w\|$ (the sampling noise in the late steps is $O(1/t)$ per
+    step, summable, so $\rho(t)$ still converges). The consequences for the constants (the effective step)
+    are **derived** here; the rates are the paper's. Data and checks as for GD (module docstring);
+    $\eta_{\mathrm{eff}}$ is about 3× smaller than GD's step on the same data, so the quick preset runs
+    $4\cdot10^5$ steps (the gap at $T$ reaches 0.048 on the worst of 120 seeds). Near misses: the $1/\log^2 t$
+    law and the norm offset with the step off by 2.
     """
 
     id = "separable.sgd-fixed-lr"
@@ -463,10 +501,12 @@ class SGDFixedLR(_ConvergesToMaxMargin):
     statement = (r"\Big\|\frac{w(t)}{\|w(t)\|} - \frac{\hat w}{\|\hat w\|}\Big\| = O\!\Big(\frac{1}{\log t}\Big),\quad "
                  r"L(w(t)) = O\!\Big(\frac1t\Big)\ \text{(fixed } \eta,\ \text{minibatch SGD)}")
     statement_text = ("Minibatch SGD with a fixed learning rate on separable data (logistic loss): the loss decays like "
-                      "1/t and the direction converges to the l2 max-margin SVM at rate 1/log t, as for GD.")
+                      "1/t and the direction converges to the l2 max-margin SVM at rate 1/log t, as for GD. The "
+                      "constants of t L(t) and ||w(t)|| use the effective step eta B/n (derived consequence).")
     source = NACSON_SGD
     Params = SGDParams
     default_seeds = 4
+    preset_seeds = {"full": 8}
 
     def _eta(self, params, data):
         R2 = np.max(np.sum(data.rows**2, axis=-1), axis=-1)
@@ -476,7 +516,7 @@ class SGDFixedLR(_ConvergesToMaxMargin):
         return _binary_data(params, seeds)
 
     def predict(self, params, data):
-        eta_eff = self._eta(params, data) * params.batch_size / params.n
+        eta_eff = np.array([th.sgd_effective_step(e, params.batch_size, params.n) for e in self._eta(params, data)])
         return _predict_l2(data.rows, eta_eff, data.planted, (1, np.inf))
 
     def simulate(self, params, data, device, seeds):
@@ -492,10 +532,14 @@ class SGDFixedLR(_ConvergesToMaxMargin):
 @dataclass(frozen=True)
 class NGDParams(_PlantedBinaryParams):
     n: int = 100
+    n_support: int = 3
+    margin: float = 0.5
+    gap_factor: float = 2.0
     offset: float = 2.0
     loss: str = "exp"
     lr: float = 1.0
     steps: int = 10_000
+    predicted_rate: str = "log(t)/sqrt(t)"
 
     @classmethod
     def full(cls):
@@ -516,7 +560,7 @@ TOL_RATIO = 0.25
 
 @register
 class NormalizedGD(Claim):
-    r"""Normalized GD on the exponential loss: direction gap $O(\log t/\sqrt t)$, far below fixed-step GD.
+    r"""Normalized GD on the exponential loss: margin and direction gap $O(\log t/\sqrt t)$, far below fixed-step GD.
 
     Nacson et al. (2019, AISTATS; arXiv 1803.01905): for linear models and the exponential loss,
     "aggressive step sizes that compensate for the rapidly vanishing gradients" improve the rate of
@@ -524,24 +568,31 @@ class NormalizedGD(Claim):
     arXiv-vanity / emergentmind pages; the paper's rate is stated for the margin; the theorem's exact
     step schedule was not in the stored excerpts). We use the schedule of THEORY.md,
     $w_{t+1} = w_t - \frac{\eta}{\sqrt{t+1}}\frac{\nabla L(w_t)}{L(w_t)}$, i.e. the step $\eta_t \propto 1/(L\sqrt t)$;
-    $\nabla L/L = -\sum_i\mathrm{softmax}(-u)_i z_i$ never underflows. We check both the direction gap and the
-    normalized-margin gap $1 - \min_i z_i^\top w/(\|w\|\gamma)$.
+    $\nabla L/L = -\sum_i\mathrm{softmax}(-u)_i z_i$ never underflows. The same rate for the direction gap is a
+    **derived** consequence (checked too).
 
     Data: the planted binary data with ``offset`` = 2, so the mean of the data (hence the first steps)
-    points 0.8–0.9 away from $\hat w$ and the direction has to travel. Checks: gap at $T$ $\le 0.05$;
-    gap $\cdot\sqrt t/\log t$ and margin-gap $\cdot\sqrt t/\log t$ bounded (log-slope $\le 0.1$); the ratio of the
-    NGD gap to the gap of fixed-step GD ($\eta = 1/\sigma_{\max}^2$, exp loss) on the same data at the same $T$
-    $\le 0.25$ — the $\log t/\sqrt t$ and $1/\log t$ laws differ by $\log^2 T/\sqrt T$ (0.85 at $10^4$) times the
-    ratio of constants; measured 0.06–0.07. Controls: the $\ell_1$ limit, the $1/t$ law for the gap
-    (slope of gap$\cdot t$ $\approx 0.5$), and "normalized GD is no faster than fixed-step GD" (ratio $\ge 0.5$).
+    points 0.8–0.9 away from $\hat w$ and the direction has to travel. Checks ("for every dataset"): the
+    paper's law for the normalized-margin gap $1 - \min_i z_i^\top w/(\|w\|\gamma)$ (key; ``predicted_rate``, on
+    the step clock, one-sided as the theorem states it: the log-slope of margin-gap$\cdot\sqrt t/\log t$ over the
+    last two decades $\le 0.1$; measured $-0.1$ to $-0.25$: the bound is not tight here, the gap falls like
+    $1/\sqrt t$); the same law for the direction gap; gap at $T$ $\le 0.05$; the ratio of the NGD gap to
+    the gap of fixed-step GD ($\eta = 1/\sigma_{\max}^2$, exp loss) on the same data at the same $T$ $\le 0.25$
+    (measured 0.06–0.07). Controls: the $1/t$ law for the margin gap (the loss rate of GD put in place of
+    the margin rate; slope $\approx 0.5$), the near miss — the max-margin direction of the neighbouring
+    norm $\ell_{1.75}$ as the limit (0.01–0.14 from the $\ell_2$ direction on these data), and straw men: the
+    $\ell_1$ limit and "no faster than fixed-step GD"
+    (ratio $\ge 0.5$).
     """
 
     id = "separable.normalized-gd"
-    title = "Normalized GD reaches the max-margin direction at rate log t / sqrt t"
+    title = "Normalized GD reaches the max-margin margin and direction at rate log t / sqrt t"
     statement = (r"w_{t+1} = w_t - \frac{\eta}{\sqrt{t+1}}\frac{\nabla L(w_t)}{L(w_t)}:\quad "
+                 r"1 - \frac{\min_i y_i w(t)^\top x_i}{\|w(t)\|\,\gamma} = O\!\Big(\frac{\log t}{\sqrt t}\Big),\ "
                  r"\Big\|\frac{w(t)}{\|w(t)\|} - \frac{\hat w}{\|\hat w\|}\Big\| = O\!\Big(\frac{\log t}{\sqrt t}\Big)")
-    statement_text = ("With the exponential loss and normalized steps eta/sqrt(t+1) * grad L / L, the direction and the "
-                      "margin converge to the max-margin SVM at rate log t / sqrt t, far faster than fixed-step GD.")
+    statement_text = ("With the exponential loss and normalized steps eta/sqrt(t+1) * grad L / L, the margin converges "
+                      "to the max-margin SVM margin at rate log t / sqrt t, far faster than fixed-step GD (published); "
+                      "the same rate for the direction gap is a derived consequence.")
     source = NACSON_NGD
     Params = NGDParams
     default_seeds = 4
@@ -554,7 +605,7 @@ class NormalizedGD(Claim):
         return 1.0 / (BETA[params.loss] * _top_sv2(data.rows))
 
     def predict(self, params, data):
-        return _predict_l2(data.rows, self._eta_gd(params, data), data.planted, (1,))
+        return _predict_l2(data.rows, self._eta_gd(params, data), data.planted, (1.75, 1))
 
     def simulate(self, params, data, device, seeds):
         X, y = data.X.to(device), data.y.to(device)
@@ -570,30 +621,28 @@ class NormalizedGD(Claim):
         W = _flat_w(trajectory)
         gap = _gaps(W, prediction.w_hat)
         gap_gd = _gaps(trajectory.series["w_gd"], prediction.w_hat)
-        gamma = 1.0 / np.linalg.norm(prediction.w_hat, axis=-1)
-        marg = np.einsum("std,snd->stn", W, data.rows).min(-1) / np.linalg.norm(W, axis=-1)
-        mgap = np.maximum(1.0 - marg / gamma[:, None], 1e-300)
+        margin = np.stack([th.normalized_margin(W[s], data.rows[s]) for s in range(W.shape[0])])
+        mgap = np.maximum(1.0 - margin * np.linalg.norm(prediction.w_hat, axis=-1)[:, None], 1e-300)
         return steps, W, gap, gap_gd, mgap
 
     def checks(self, params, data, prediction, trajectory):
         steps, W, gap, gap_gd, mgap = self._measure(data, prediction, trajectory)
-        mask = _window(steps)
-        law = np.log(steps + 1.0) / np.sqrt(steps)
-        curve = Curve(steps, gap, ylabel="direction gap", predicted=_law_curve(steps, gap, lambda t: np.log(t + 1) / np.sqrt(t)),
-                      predicted_label=r"$\propto \log t/\sqrt{t}$", extra={"fixed-step GD": gap_gd})
-        key = seed_check("direction gap at T", gap[:, -1], TOL_GAP, "<=", curve=curve, quantifier="every")
-        law_gap = seed_check("gap*sqrt t/log t bounded (log-slope)", _slopes(steps, gap / law, mask), TOL_SLOPE, "<=",
-                             curve=Curve(steps, gap / law, ylabel=r"gap $\cdot\sqrt{t}/\log t$"), quantifier="every")
-        law_margin = seed_check("margin gap*sqrt t/log t bounded (log-slope)", _slopes(steps, mgap / law, mask),
-                                TOL_SLOPE, "<=", curve=Curve(steps, mgap / law, ylabel=r"margin gap $\cdot\sqrt{t}/\log t$"), quantifier="every")
+        law = predicted_law(params.predicted_rate)
+        margin_rate = law_check("margin gap rate", steps, mgap, law, quantifier="every", tolerance=TOL_SLOPE,
+                                two_sided=False, ylabel=f"margin gap / ({params.predicted_rate})")
+        direction_rate = law_check("direction gap rate", steps, gap, law, quantifier="every", tolerance=TOL_SLOPE,
+                                   two_sided=False, ylabel=f"gap / ({params.predicted_rate})")
+        key = _gap_at_T(steps, gap, lambda t: np.log(t + 1) / np.sqrt(t), r"$\propto \log t/\sqrt{t}$")
+        key.curve.extra["fixed-step GD"] = gap_gd
         ratio = gap[:, -1] / gap_gd[:, -1]
         ratio_check = seed_check("gap(NGD)/gap(fixed-step GD) at T", ratio, TOL_RATIO, "<=",
                                  curve=Curve(steps, gap / gap_gd, ylabel="gap ratio NGD / GD"), quantifier="every")
-        return [key, law_gap, law_margin, ratio_check]
+        return [margin_rate, direction_rate, key, ratio_check, _planted_certificate(prediction)]
 
     def controls(self, params, data, prediction, trajectory):
         steps, W, gap, gap_gd, mgap = self._measure(data, prediction, trajectory)
         ratio = gap[:, -1] / gap_gd[:, -1]
         return (_wrong_limit_controls(W, prediction)
-                + [_one_over_t_control(steps, gap),
+                + [law_check("1/t law for the margin gap", steps, mgap, predicted_law("1/t"), quantifier="every",
+                             tolerance=TOL_SLOPE, two_sided=False),
                    seed_check("no faster than fixed-step GD (gap ratio >= 0.5)", ratio, 0.5, ">=", quantifier="every")])
