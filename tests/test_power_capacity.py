@@ -127,22 +127,24 @@ def test_generalization_complexity_term_with_a_false_rate(monkeypatch):
 
 # ---------------------------------------------------------------------------------- DeepONets
 
-def test_deeponet_paper_bound_with_rate_one_over_n(monkeypatch):
+def _deeponet_with_paper_bound(monkeypatch, transform):
+    """Run the DeepONet claim with ``td.paper_bound``'s expression passed through ``transform``."""
     good = td.paper_bound
-    monkeypatch.setattr(td, "paper_bound", lambda n_layers: _with_expr(good(n_layers), good(n_layers).expr / sp.sqrt(rad.n)))
+    monkeypatch.setattr(td, "paper_bound", lambda n_layers: _with_expr(good(n_layers), transform(good(n_layers).expr)))
     res = _run("rademacher.deeponet")
     assert res.verdict is Verdict.DISAGREES, res.message
-    assert any("paper's bound" in name for name in _failed(res))
+    return _failed(res)
+
+
+def test_deeponet_paper_bound_with_rate_one_over_n(monkeypatch):
+    failed = _deeponet_with_paper_bound(monkeypatch, lambda expr: expr / sp.sqrt(rad.n))
+    assert any("paper's bound" in name for name in failed)
 
 
 def test_deeponet_paper_bound_with_s2_for_its_square_root(monkeypatch):
     """S2 in place of sqrt(S2): larger (it holds) but it stops decaying with N."""
-    good = td.paper_bound
-    monkeypatch.setattr(td, "paper_bound",
-                        lambda n_layers: _with_expr(good(n_layers), good(n_layers).expr.subs(sp.sqrt(rad.S2), rad.S2)))
-    res = _run("rademacher.deeponet")
-    assert res.verdict is Verdict.DISAGREES, res.message
-    assert any("sample size" in name for name in _failed(res))
+    failed = _deeponet_with_paper_bound(monkeypatch, lambda expr: expr.subs(sp.sqrt(rad.S2), rad.S2))
+    assert any("sample size" in name for name in failed)
 
 
 # ---------------------------------------------------------------------------------- Villani

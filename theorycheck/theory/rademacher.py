@@ -23,11 +23,15 @@ Bounds (with the symbol names used by ``evaluate``):
   Latała–Oleszkiewicz 1994): $\hat{\mathfrak R} \ge B\sqrt{S_2}/(\sqrt2\,n)$.
 * $\ell_1$ ball, $\|w\|_1\le B$: $\hat{\mathfrak R} = (B/n)\,\mathbb E\|\sum\sigma_i x_i\|_\infty$
   $\le (B/n)\,C_\infty\sqrt{2\ln(2d)}$ with $C_\infty = \max_j (\sum_i x_{ij}^2)^{1/2}$ (Massart's
-  finite-class lemma over the $2d$ signed coordinates) $\le B R_\infty\sqrt{2\ln(2d)/n}$.
+  finite-class lemma over the $2d$ signed coordinates) $\le B R_\infty\sqrt{2\ln(2d)/n}$. Lower estimate
+  (Khintchine on the best coordinate): $\ge B\,C_\infty/(\sqrt2\,n)$; the $n\to\infty$ value for a $\pm1$ design
+  is the Gaussian maximum $B\,\mathbb E\max_{j\le d}|g_j|/\sqrt n$ (:func:`gaussian_max_abs`).
 * Two-layer networks $\sum_j a_j\sigma(w_j^\top x)$, $\|a\|_1\le B_a$, $\|w_j\|_2\le B_w$,
   $\sigma$ $L$-Lipschitz with $\sigma(0)=0$: $\hat{\mathfrak R}\le 2LB_aB_w\sqrt{S_2}/n$ (the factor
   2 removes the absolute value that the $\ell_1$ outer layer produces; then contraction).
-  For ReLU the path norm $\varphi = \sum_j|a_j|\|w_j\|_2$ gives $\hat{\mathfrak R}\le 2\varphi\sqrt{S_2}/n$.
+  For ReLU the path norm $\varphi = \sum_j|a_j|\|w_j\|_2$ gives $\hat{\mathfrak R}\le 2\varphi\sqrt{S_2}/n$, and
+  $\mathrm{relu}(z)-\mathrm{relu}(-z)=z$ with Khintchine–Kahane gives the lower estimate
+  $B_aB_w\sqrt{S_2}/(2\sqrt2\,n)$ (:func:`two_layer_lower`).
 * Golowich, Rakhlin, Shamir (COLT 2018), Theorem 1 (depth $D$, $\|W_j\|_F\le M_F(j)$,
   1-Lipschitz positively homogeneous activation):
   $\hat{\mathfrak R}\le \frac1n(\sqrt{2\ln 2\cdot D}+1)\prod_j M_F(j)\sqrt{S_2}$.

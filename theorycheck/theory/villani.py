@@ -340,7 +340,8 @@ def multistart_minimum(X: np.ndarray, y: np.ndarray, a: np.ndarray, lam_value: f
     distinct = 1 + int(np.sum(np.diff(order) > 1e-8 * np.maximum(1.0, np.abs(order[1:]))))
     F, W, grad_norm, eigs = min(found, key=lambda f: f[0])
     if grad_norm > 1e-8 * max(1.0, abs(F)):
-        raise SolverError(f"no stationary point reached: gradient norm {grad_norm:.3g} at the best of {len(found)} starts")
+        raise SolverError(f"no stationary point reached: gradient norm {grad_norm:.3g} at the best of "
+                          f"{len(found)} starts")
     return LocalMin(W, float(F), grad_norm, eigs, distinct)
 
 

@@ -1,6 +1,9 @@
 r"""Rademacher complexity of DeepONets: the paper's capacity-measure bound and the tensor-product
 Golowich bound against sign-correlation estimates, across widths and sample sizes.
 
+Checks a **derived consequence**: the bound in the paper's capacity measure, with constants derived here
+(the paper's own constants could not be read from the stored material).
+
 **Task** (generated in code, :func:`theorycheck.numerics.deeponet.antiderivative_data`): $u$ a random
 trigonometric polynomial sampled at $m$ equispaced sensors, $y\sim U[0,1]$, target $G(u)(y) = \int_0^y u$
 in closed form; branch input $(u(x_j)/\sqrt m, 1)$, trunk input $(y, 1)$; $N = $ ``n_funcs`` $\times$
@@ -25,13 +28,16 @@ divided by the measure (:func:`~theorycheck.numerics.deeponet.sign_correlation_m
 positively homogeneous in every layer, as $G_\theta$ is, so the ratio is attained by a member of the unit
 ball): a lower estimate of $\hat{\mathfrak R}_S$ of each unit class, averaged over ``sign_draws`` draws.
 Width grid: hidden widths ``widths`` on the training sample (common sign draws); sample-size grid:
-``func_grid`` functions × ``n_points`` points at width ``width``.
+``func_grid`` functions × ``n_points`` points at width ``width`` (N = 8..256 quick, 20..640 full).
 
 **Checks** (every data set of every grid is a draw; the Monte Carlo error over sign draws enters every
 decision): (1, key) estimate ≤ the paper's bound on every draw of both grids; (2) the unit-Frobenius
 estimate ≤ the tensor-product bound; (3) slope of the estimate in the width equals the bound's (0) within
-``width_tol`` = 0.1, and (4) in $N$ the bound's ($\approx-1/2$, through $\sqrt{S_2}/N$) within
-``n_slope_tol`` = 0.1 (stated; jackknife standard errors over sign draws).
+``width_tol`` = 0.15, and (4) in $N$ the bound's ($\approx-1/2$, through $\sqrt{S_2}/N$) within ``n_slope_tol``
+= 0.2 — stated tolerances: they separate the bound's exponent from the nearest wrong one (a width-dependent
+bound, slope ≥ 1/2; a rate $1/N$ or no decay, ±1/2 in $N$) by ≥ 2.5× and sit ≥ 4 jackknife standard errors
+(over sign draws: ≈ 0.02 in width, 0.025–0.045 in $N$ with 24 draws at the quick preset) above the measured
+slopes (0.01–0.05 in width, 0.05–0.08 in $N$: the estimate/bound ratio rises a little from $N = 8$).
 
 **Certificates** (theory against theory, reported): the DeepONet equals the $|\cdot|$-network on
 $u\otimes y$ at the trained weights (two evaluation orders, $\le 10^{-10}$); $C(\theta)$ never exceeds the
@@ -45,8 +51,8 @@ $1/\sqrt N$ weighting replaced it, and the full preset still showed a modest cos
 error is an observation, not a check of the theorem.
 
 **Controls.** Near miss: the authors' radbound $C/\sqrt N$ read as the bound itself (without the
-constant and the data factor $\sqrt{S_2/N}$): the estimate exceeds it by ≈ 1.7×. A wrong rate, $1/N$ in
-place of $1/\sqrt N$, against the $N$ slope.
+constant and the data factor $\sqrt{S_2/N}$): the estimate exceeds it by ≈ 2× (margin 1.97 quick, 2.0 full).
+A wrong rate, $1/N$ in place of $1/\sqrt N$, against the $N$ slope (margin ≈ 2.8).
 """
 
 from __future__ import annotations
@@ -88,7 +94,7 @@ class DeepONetParams(Params):
     width: int = 8
     latent: int = 4
     n_layers: int = 3
-    steps: int = 300
+    steps: int = 150
     lr: float = 1e-2
     reg_weight: float = 1e-2         # c in the penalty c * C(theta) / sqrt(N)
     loss: str = "l2"
@@ -98,14 +104,14 @@ class DeepONetParams(Params):
     ascent_steps: int = 40
     ascent_lr: float = 0.05
     widths: tuple[float, ...] = (3, 6, 12, 32)
-    func_grid: tuple[float, ...] = (4, 8, 16, 32, 64)
+    func_grid: tuple[float, ...] = (2, 4, 8, 16, 32, 64)
     width_tol: float = 0.15
     n_slope_tol: float = 0.2
 
     @classmethod
     def full(cls) -> "DeepONetParams":
-        return cls(sensors=50, n_funcs=200, n_points=10, test_funcs=500, width=32, latent=16, steps=2000,
-                   lr=3e-3, sign_draws=24, widths=(2, 4, 8, 16, 32, 64), func_grid=(16, 32, 64, 128, 256))
+        return cls(sensors=32, n_funcs=100, n_points=10, test_funcs=300, width=16, latent=8, steps=1000,
+                   lr=5e-3, sign_draws=48, widths=(3, 6, 12, 32), func_grid=(2, 4, 8, 16, 32, 64))
 
     def validate(self) -> None:
         for key in ("sensors", "modes", "n_funcs", "n_points", "test_funcs", "test_points", "width", "latent",
@@ -148,10 +154,11 @@ class DeepONetRademacher(Claim):
     statement = (r"\hat{\mathfrak R}_S\big(\{C(\theta)\le C\}\big)\le\frac{\sqrt{2\ln2\,(n-1)}+1}{N}\,C\,"
                  r"\sqrt{\textstyle\sum_i\|u_i\|^2\|y_i\|^2},\quad " + td.PAPER_LATEX
                  + r"\ \text{(constants derived; second reference: Golowich on }u\otimes y)")
-    statement_text = ("The Rademacher complexity of bias-free |.| DeepONets with the paper's capacity C(theta) <= C is at "
-                      "most (sqrt(2 ln2 (n-1)) + 1) C sqrt(sum ||u_i||^2 ||y_i||^2)/N, for every width (the paper's "
-                      "capacity measure, confirmed from the authors' code; the constants derived here by Golowich's "
-                      "peeling); the tensor-product Golowich bound is the second reference")
+    statement_text = ("Derived consequence: the Rademacher complexity of bias-free |.| DeepONets with the paper's "
+                      "capacity C(theta) <= C is at most (sqrt(2 ln2 (n-1)) + 1) C sqrt(sum ||u_i||^2 ||y_i||^2)/N, for every "
+                      "width (the paper's capacity measure, confirmed from the authors' code; the constants derived "
+                      "here by Golowich's peeling, the paper's own could not be read); the tensor-product Golowich "
+                      "bound is the second reference")
     Params = DeepONetParams
     default_seeds = 4
 
@@ -161,7 +168,8 @@ class DeepONetRademacher(Claim):
         grid = [nd.antiderivative_data(seeds, int(F), params.n_points, params.sensors, salt=2 + int(F), **kw)
                 for F in params.func_grid]
         return {"train": nd.antiderivative_data(seeds, params.n_funcs, params.n_points, params.sensors, salt=0, **kw),
-                "test": nd.antiderivative_data(seeds, params.test_funcs, params.test_points, params.sensors, salt=1, **kw),
+                "test": nd.antiderivative_data(seeds, params.test_funcs, params.test_points, params.sensors, salt=1,
+                                               **kw),
                 "grid": grid, "seeds": [int(s) for s in seeds]}
 
     def predict(self, params: DeepONetParams, data):
@@ -281,8 +289,9 @@ class DeepONetRademacher(Claim):
         ident = seed_check("DeepONet equals the |.|-network on u (x) y at the trained weights (relative max deviation)",
                            np.maximum(fin["identity_err"][:S], fin["identity_err"][S:]), 1e-10, "<=",
                            quantifier="every", role="certificate")
+        runs = [f"seed {s}, {tag}" for tag in ("no reg", "reg") for s in data["seeds"]]
         order = seed_check("paper's capacity C <= Frobenius product at the trained weights (C / product)",
-                           tr["C"] / tr["MF"], 1.0 + 1e-12, "<=", quantifier="every", role="certificate")
+                           tr["C"] / tr["MF"], 1.0 + 1e-12, "<=", quantifier="every", role="certificate", labels=runs)
         lowers = seed_check("the regularizer lowers the paper's bound at the trained weights (reg / no reg)",
                             tr["paper"][S:] / tr["paper"][:S], 1.0, "<=", quantifier="every", role="certificate")
         return [key, second, width, rate, ident, order, lowers]

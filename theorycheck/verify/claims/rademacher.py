@@ -92,7 +92,7 @@ class LinearParams(Params):
 
     @classmethod
     def full(cls) -> "LinearParams":
-        return cls(ns=(16, 32, 64, 128, 256, 512, 1024, 2048, 4096), ds=(1, 2, 4, 8, 16, 32), draws=20000, enum_n=18)
+        return cls(ns=(16, 32, 64, 128, 256, 512, 1024, 2048), draws=10000, enum_n=16)
 
     def validate(self) -> None:
         _int_tuple("ns", self.ns, 2)
@@ -127,8 +127,8 @@ class L1Params(LinearParams):
 
     @classmethod
     def full(cls) -> "L1Params":
-        return cls(ns=(16, 32, 64, 128, 256, 512, 1024, 2048, 4096), ds=(1, 2, 4, 8, 16, 32, 64, 128), draws=20000,
-                   enum_n=18)
+        return cls(ns=(16, 32, 64, 128, 256, 512, 1024, 2048), ds=(1, 2, 4, 8, 16, 32, 64, 128), draws=10000,
+                   enum_n=16)
 
     def validate(self) -> None:
         super().validate()
@@ -232,10 +232,11 @@ class _LinearClaim(Claim):
 
     def _enum(self, params: LinearParams, prediction: dict[str, Any], traj: Trajectory) -> CheckResult:
         zs = np.abs(traj.final["enum_mc"] - prediction["exact_enum"]) / traj.final["enum_se"]
-        res = seed_check(f"Monte Carlo = exact enumeration of all 2^{params.enum_n - 1} sign vectors (n={params.enum_n}): "
-                         "|z|", zs, params.enum_z, "<=", quantifier="every")
+        res = seed_check(f"Monte Carlo = exact enumeration of all 2^{params.enum_n - 1} sign vectors "
+                         f"(n={params.enum_n}): |z|", zs, params.enum_z, "<=", quantifier="every")
         res.reason = (res.reason + "; " if res.reason else "") + (
-            f"exact {np.round(prediction['exact_enum'], 6).tolist()} vs MC {np.round(traj.final['enum_mc'], 6).tolist()}")
+            f"exact {np.round(prediction['exact_enum'], 6).tolist()} vs "
+            f"MC {np.round(traj.final['enum_mc'], 6).tolist()}")
         return res
 
     def _enum_certificate(self, prediction: dict[str, Any]) -> CheckResult:
@@ -363,8 +364,9 @@ class LinearL1(_LinearClaim):
     statement = (r"\frac{BR_\infty}{\sqrt{2n}}\le\hat{\mathfrak R}_S(\{w:\|w\|_1\le B\})"
                  r"=\frac Bn\mathbb E_\sigma\Big\|\sum_i\sigma_ix_i\Big\|_\infty\le BR_\infty\sqrt{\frac{2\ln(2d)}{n}}")
     statement_text = ("B R_inf/sqrt(2n) <= R_S(l1 ball of radius B) = (B/n) E||sum sigma_i x_i||_inf <= "
-                      "B R_inf sqrt(2 ln(2d)/n) (Massart), on a +-R_inf design: checked on every data set, with the "
-                      "slopes in n, d and R_inf")
+                      "B R_inf sqrt(2 ln(2d)/n) (published: Massart's lemma; the lower bound, Khintchine on one "
+                      "coordinate, is derived), on a +-R_inf design: checked on every data set, with the slopes in n, "
+                      "d and R_inf")
     Params = L1Params
     p = 1.0
     salt = 2
@@ -449,8 +451,8 @@ class TwoLayerParams(Params):
 
     @classmethod
     def full(cls) -> "TwoLayerParams":
-        return cls(n=64, d=3, widths=(1, 4, 16, 64, 256), draws=64, neurons=256, steps=150,
-                   ns=(8, 16, 32, 64, 128, 256, 512), grid_draws=128, grid_inits=16, grid_steps=80)
+        return cls(n=64, d=3, widths=(1, 4, 16, 64, 256), draws=48, neurons=128, steps=100,
+                   ns=(8, 16, 32, 64, 128, 256, 512), grid_draws=96, grid_inits=12, grid_steps=60)
 
     def validate(self) -> None:
         widths = _int_tuple("widths", self.widths, 1)
@@ -533,8 +535,10 @@ class TwoLayerRelu(Claim):
                  r"\|a\|_1\le B_a,\|w_j\|_2\le B_w\Big\}\Big)"
                  r"\le\frac{2B_aB_w\sqrt{\sum_i\|x_i\|^2}}{n}\quad\text{for every width}")
     statement_text = ("B_a B_w sqrt(S2)/(2 sqrt2 n) <= R_S(two-layer ReLU nets with ||a||_1 <= B_a, ||w_j||_2 <= B_w) "
-                      "<= 2 B_a B_w sqrt(S2)/n for every width (Golowich et al. 2018 Thm 1: (sqrt(4 ln 2)+1) "
-                      "B_a B_w sqrt(S2)/n); checked on every data set with the slopes in width, n and the data radius")
+                      "<= 2 B_a B_w sqrt(S2)/n for every width (published: Golowich et al. 2018 Thm 1, "
+                      "(sqrt(4 ln 2)+1) B_a B_w sqrt(S2)/n, and the contraction bound; the lower bound is derived here); "
+                      "checked on "
+                      "every data set with the slopes in width, n and the data radius")
     source = Source(authors="Golowich, Rakhlin, Shamir", year=2018,
                     title="Size-Independent Sample Complexity of Neural Networks", venue="COLT", arxiv="1712.06541")
     Params = TwoLayerParams
@@ -554,7 +558,8 @@ class TwoLayerRelu(Claim):
         X = np.stack(X)
         return {"X": X, "sigma": np.stack(sig), "widths": _int_tuple("widths", params.widths, 1),
                 "grid_X": {"n": [np.stack(Xn[n]) for n in params.ns], "scale": [r * X for r in params.scales]},
-                "grid_sigma": {"n": [np.stack(sign[n]) for n in params.ns], "scale": [np.stack(sigs)] * len(params.scales)},
+                "grid_sigma": {"n": [np.stack(sign[n]) for n in params.ns],
+                               "scale": [np.stack(sigs)] * len(params.scales)},
                 "x": {"width": np.array(params.widths, float), "n": np.array(params.ns, float),
                       "scale": np.array(params.scales, float)},
                 "seeds": [int(s) for s in seeds]}
@@ -606,7 +611,8 @@ class TwoLayerRelu(Claim):
                           device=str(device))
 
     # -- checks ---------------------------------------------------------------------------------
-    def _mean_se(self, traj: Trajectory, grids: Sequence[str] = _TL_GRIDS) -> tuple[dict, dict]:
+    def _grid_means(self, traj: Trajectory, grids: Sequence[str] = _TL_GRIDS) -> tuple[dict, dict]:
+        """Per grid: the draw-average of the estimate (S, len(grid)) and its standard error."""
         means, ses = {}, {}
         for g in grids:
             means[g], ses[g] = _mean_se(traj.final[f"est_{g}"])                 # (S, len(grid))
@@ -618,7 +624,7 @@ class TwoLayerRelu(Claim):
 
     def _holds(self, name: str, data: dict[str, Any], prediction: dict[str, Any], traj: Trajectory, key: str,
                kind: str = "upper", factor: float = 1.0) -> CheckResult:
-        means, ses = self._mean_se(traj)
+        means, ses = self._grid_means(traj)
         est = np.concatenate([means[g].reshape(-1) for g in _TL_GRIDS])
         se = np.concatenate([ses[g].reshape(-1) for g in _TL_GRIDS])
         bound = factor * np.concatenate([prediction[f"{key}_{g}"].reshape(-1) for g in _TL_GRIDS])
@@ -626,7 +632,8 @@ class TwoLayerRelu(Claim):
         curve = Curve(widths, means["width"] / prediction["two_layer_width"], xlabel="width $m$",
                       ylabel="estimate / two-layer bound", logx=True, logy=False, predicted=np.ones_like(widths),
                       predicted_label="bound (ratio 1)",
-                      extra={"lower bound / two-layer bound": prediction["lower_width"] / prediction["two_layer_width"]})
+                      extra={"lower bound / two-layer bound":
+                             prediction["lower_width"] / prediction["two_layer_width"]})
         return bound_holds(name, est, bound, se=se, labels=self._items(data), curve=curve, kind=kind)
 
     def _dependence(self, name: str, data: dict[str, Any], prediction: dict[str, Any], traj: Trajectory, grid: str,
@@ -669,13 +676,14 @@ class TwoLayerRelu(Claim):
     def observations(self, params, data, prediction, trajectory):
         """Tightness (median estimate/bound, lower/bound, estimate/lower) on the width grid, estimate/bound per
         width and per n, estimate/Golowich, the exact supremum/bound and the maximizers' path norm."""
-        means, _ = self._mean_se(trajectory)
+        means, _ = self._grid_means(trajectory)
         p = prediction
         out = tightness(means["width"], p["two_layer_width"], p["lower_width"])
         for g, label in (("width", "width"), ("n", "n")):
             ratio = np.median(means[g] / p[f"two_layer_{g}"], axis=0)
             out |= {f"estimate/two-layer bound at {label}={x:g}": float(r) for x, r in zip(data["x"][g], ratio)}
-        out["estimate/Golowich bound, largest width"] = float(np.median(means["width"][:, -1] / p["golowich_width"][:, -1]))
+        out["estimate/Golowich bound, largest width"] = float(
+            np.median(means["width"][:, -1] / p["golowich_width"][:, -1]))
         out["exact/two-layer bound"] = float(np.median(p["exact"].mean(1) / p["two_layer_width"][:, 0]))
         out["path norm of maximizers / (B_a B_w)"] = float(np.median(trajectory.final["path_norm"])
                                                           / (params.B_a * params.B_w))
@@ -685,12 +693,13 @@ class TwoLayerRelu(Claim):
         p = prediction
         widths = data["x"]["width"]
         count = widths * (params.d + 1)                                             # parameters of a width-m net
-        means, _ = self._mean_se(trajectory, ("width",))
+        means, _ = self._grid_means(trajectory, ("width",))
         calib = means["width"][:, -1] / count[-1]                                    # tight at the largest width
         width_tol = band_tolerance(widths, 1.0 / (1.0 - params.exact_tol))
         ab = params.B_a * params.B_w
         return [self._holds("estimate >= B_a B_w sqrt(S2)/n (linear class of norm B_a B_w taken as a subclass, "
-                            "Jensen taken as tight)", data, p, trajectory, "lower", kind="lower", factor=2 * np.sqrt(2)),
+                            "Jensen taken as tight)", data, p, trajectory, "lower", kind="lower",
+                            factor=2 * np.sqrt(2)),
                 self._dependence("parameter-count bound c m (d+1)/sqrt(n)", data, p, trajectory, "width", width_tol,
                                  "width m", bound=calib[:, None] * count[None, :]),
                 self._dependence("non-decaying bound 2 B_a B_w R", data, p, trajectory, "n", params.n_slope_tol, "n",
@@ -815,7 +824,7 @@ def _train_task(task: dict[str, np.ndarray], width: int, steps: int, lr: float, 
 
 @register
 class MarginGeneralization(Claim):
-    r"""Test error of trained two-layer ReLU nets stays below the Rademacher margin bound, where that bound says something.
+    r"""Test error of trained two-layer ReLU nets stays below the Rademacher margin bound where it says something.
 
     **Bound.** Loss in $[0,1]$, ramp loss at margin $\gamma$ ($1/\gamma$-Lipschitz; contraction without a
     factor 2 in this convention): w.p. $\ge1-\delta$ over the sample, for all $f\in\mathcal F$,
@@ -850,9 +859,11 @@ class MarginGeneralization(Claim):
     title = "Margin bound with measured path norm vs test error of trained two-layer nets (informative regime)"
     statement = (r"P(yf(x)\le0)\le\min_k\Big[\hat R_{\gamma_k}\big(f/\varphi(f)\big)"
                  r"+\frac2{\gamma_k}\cdot\frac{2\sqrt{\sum_i\|x_i\|^2}}n"
-                 r"+3\sqrt{\frac{\ln(2K/\delta)}{2n}}\Big]\ \text{w.p.}\ge1-\delta,\quad\varphi(f)=\sum_j|a_j|\,\|w_j\|_2")
-    statement_text = ("with probability >= 1 - delta over the sample, test error <= min over a fixed margin grid of "
-                      "[ramp loss of f/phi(f) at gamma_k + (2/gamma_k) * 2 sqrt(sum ||x_i||^2)/n "
+                 r"+3\sqrt{\frac{\ln(2K/\delta)}{2n}}\Big]\ \text{w.p.}\ge1-\delta,"
+                 r"\quad\varphi(f)=\sum_j|a_j|\,\|w_j\|_2")
+    statement_text = ("Published margin bound (Mohri et al. Thm 5.8) with a derived path-norm complexity term and a "
+                      "union bound over a margin grid: with probability >= 1 - delta over the sample, test error <= min over "
+                      "the grid of [ramp loss of f/phi(f) at gamma_k + (2/gamma_k) * 2 sqrt(sum ||x_i||^2)/n "
                       "+ 3 sqrt(ln(2K/delta)/(2n))], checked where the bound is below 1")
     source = MOHRI
     Params = GeneralizationParams
@@ -891,8 +902,10 @@ class MarginGeneralization(Claim):
         return Trajectory(steps=np.array([0, params.steps]), series={}, final=final, device=str(device))
 
     # -- evaluation -----------------------------------------------------------------------------
-    def _evaluate(self, params: GeneralizationParams, traj: Trajectory, task: str, n: int, d: int,
-                  data: dict[str, Any], with_complexity: bool = True) -> dict[str, np.ndarray]:
+    def _evaluate(self, params: GeneralizationParams, traj: Trajectory, task: str, n: int, data: dict[str, Any],
+                  with_complexity: bool = True) -> dict[str, np.ndarray]:
+        """The margin bound per draw at the trained net (or without its complexity term), the test error and its
+        standard error, the ramp loss on the margin grid."""
         fin = traj.final
         S2 = (data[task]["X"] ** 2).sum((-1, -2))                                      # (S, D)
         res = theory.margin_bound_on_grid(fin[f"{task}/margins"], params.gammas, S2, n, params.delta,
@@ -905,7 +918,7 @@ class MarginGeneralization(Claim):
         return [f"seed {s}, draw {r}" for s in data["seeds"] for r in range(draws)]
 
     def checks(self, params, data, prediction, trajectory):
-        ev = self._evaluate(params, trajectory, "teacher", params.n, params.d, data)
+        ev = self._evaluate(params, trajectory, "teacher", params.n, data)
         upper = (ev["test"] + params.z * ev["se"]) / ev["bound"]
         curve = Curve(params.gammas, np.median(ev["ramp"], axis=1), xlabel=r"margin $\gamma$",
                       ylabel="ramp loss of f/phi at gamma (teacher)", logx=True, logy=False,
@@ -928,8 +941,8 @@ class MarginGeneralization(Claim):
         path norm; the bound without complexity term on random labels; the measured complexity / its bound."""
         fin = trajectory.final
         out: dict[str, float] = {}
-        for task, n, d in (("teacher", params.n, params.d), ("random", params.n_random, params.d_random)):
-            ev = self._evaluate(params, trajectory, task, n, d, data)
+        for task, n in (("teacher", params.n), ("random", params.n_random)):
+            ev = self._evaluate(params, trajectory, task, n, data)
             out |= {f"{task}: test error": float(np.median(ev["test"])),
                     f"{task}: train error": float(np.median(fin[f"{task}/train_error"])),
                     f"{task}: margin bound": float(np.median(ev["bound"])),
@@ -937,7 +950,7 @@ class MarginGeneralization(Claim):
                     f"{task}: slack (bound - test error)": float(np.median(ev["bound"] - ev["test"])),
                     f"{task}: chosen margin gamma (normalized)": float(np.median(ev["gamma"])),
                     f"{task}: path norm": float(np.median(fin[f"{task}/path_norm"]))}
-        ev0 = self._evaluate(params, trajectory, "random", params.n_random, params.d_random, data, False)
+        ev0 = self._evaluate(params, trajectory, "random", params.n_random, data, False)
         out["random: bound without complexity term"] = float(np.median(ev0["bound"]))
         est = trajectory.final["rad_estimate"].mean(-1)
         out |= {f"complexity term: {k}": v for k, v in tightness(est, prediction["rad_bound"]).items()}
@@ -946,7 +959,7 @@ class MarginGeneralization(Claim):
         return out
 
     def controls(self, params, data, prediction, trajectory):
-        ev = self._evaluate(params, trajectory, "random", params.n_random, params.d_random, data, False)
+        ev = self._evaluate(params, trajectory, "random", params.n_random, data, False)
         return [seed_check("random labels: test error <= bound without complexity term (fixed-hypothesis "
                            "concentration), every draw", (ev["test"] / ev["bound"]).reshape(-1), 1.0, "<=",
                            quantifier="every", se=(ev["se"] / ev["bound"]).reshape(-1),
