@@ -107,6 +107,16 @@ def test_normalized_correlation_is_scale_invariant():
     assert torch.allclose(nd.layer_norms(unit_B, unit_T), torch.ones(1, 3, dtype=torch.float64))
     corr = (sigma * nd.deeponet(unit_B, unit_T, data["U"], data["Y"])).mean((-1, -2))
     torch.testing.assert_close(corr, v)
+    # the paper's measure is scale-invariant too, and its unit-ball member attains the same ratio
+    vp = nd.normalized_correlation(Bw, Tw, data["U"], data["Y"], sigma, measure="paper")
+    torch.testing.assert_close(nd.normalized_correlation(scaled_B, scaled_T, data["U"], data["Y"], sigma, "paper"), vp)
+    C = nd.paper_capacity(Bw, Tw)
+    unit_C = [Bw[0], Bw[1], Bw[2] / C[:, None, None]]
+    torch.testing.assert_close(nd.paper_capacity(unit_C, Tw), torch.ones(1, dtype=torch.float64))
+    torch.testing.assert_close((sigma * nd.deeponet(unit_C, Tw, data["U"], data["Y"])).mean((-1, -2)), vp)
+    assert float(vp) >= float(v) if float(v) > 0 else True        # C <= Frobenius product
+    with pytest.raises(InputError, match="measure"):
+        nd.normalized_correlation(Bw, Tw, data["U"], data["Y"], sigma, measure="spectral")
 
 
 def test_sign_correlation_max_batched_equals_loop():
@@ -146,13 +156,43 @@ def test_train_regularizer_lowers_capacity():
     assert tr.series["loss"].shape[0] == 2
 
 
-def test_claim_quick_agrees_and_control_rejected():
-    res = run_claim(DeepONetRademacher, preset="quick")
-    assert res.verdict is Verdict.AGREES, res.message
-    assert res.controls and all(c.passed is False for c in res.controls)
-    assert "paper capacity C, reg" in res.observations and "paper capacity" not in (res.checks[0].reason or "")
-    assert res.observations["checked bound, reg"] < res.observations["checked bound, no reg"]
-    assert res.checks[2].passed is True
+def test_paper_bound_hand_value_and_order():
+    b = td.paper_bound(3)
+    assert float(b.evaluate(C=2.0, S2=9.0, n=4)) == pytest.approx((math.sqrt(4 * math.log(2)) + 1) * 2 * 3 / 4)
+    assert float(td.paper_bound(2).evaluate(C=1.0, S2=1.0, n=1)) == pytest.approx(math.sqrt(2 * math.log(2)) + 1)
+    with pytest.raises(InputError, match="n_layers"):
+        td.paper_bound(1)
+    # at equal norms the paper's measure and depth factor make it the tighter of the two bounds
+    Bw, Tw = _net(1, 3)
+    Bs, Ts = [b.numpy() for b in Bw], [t.numpy() for t in Tw]
+    C, MF = td.paper_capacity(Bs, Ts), td.frobenius_product(Bs, Ts)
+    assert float(b.evaluate(C=C, S2=9.0, n=4)[0]) < float(td.deeponet_bound(3).evaluate(M_F=MF, S2=9.0, n=4)[0])
+
+
+def test_paper_unit_class_estimate_below_paper_bound_on_all_sign_vectors():
+    """Exact expectation over all 2^8 sign vectors of the ascent's value on the unit-C class stays below the
+    paper's bound (constants derived by Golowich's peeling at depth n - 1), and so does the unit-Frobenius one."""
+    data = nd.antiderivative_data([0], 4, 2, 4)
+    signs = torch.tensor(list(itertools.product([-1.0, 1.0], repeat=8)), dtype=torch.float64).reshape(1, 256, 4, 2)
+    g = torch.Generator().manual_seed(0)
+    paper = nd.sign_correlation_max(data["U"], data["Y"], signs, [5, 6, 6, 3], [2, 6, 6, 3], 1, 60, 0.05, g,
+                                    measure="paper")
+    frob = nd.sign_correlation_max(data["U"], data["Y"], signs, [5, 6, 6, 3], [2, 6, 6, 3], 1, 60, 0.05, g)
+    S2 = nd.sum_sq_norms(data["U"], data["Y"]).numpy()
+    bound = float(td.paper_bound(3).evaluate(C=1.0, S2=S2, n=8)[0])
+    assert 0 < float(paper.mean()) <= bound
+    assert float(frob.mean()) <= bound                      # the unit-Frobenius class lies inside the unit-C class
+
+
+def test_claim_checks_the_paper_bound_across_width_and_n(quick_run):
+    res = quick_run(DeepONetRademacher)
+    key = res.checks[0]
+    assert "paper's bound" in key.name and key.quantifier == "every"
+    assert len(key.per_seed) == len(res.seeds) * (len(res.params["widths"]) + len(res.params["func_grid"]))
+    names = [c.name for c in res.checks]
+    assert any("slope in hidden width" in n for n in names) and any("slope in N" in n for n in names)
+    assert {c.role for c in res.checks} == {"check", "certificate"}
+    assert res.observations["paper's bound, reg"] < res.observations["paper's bound, no reg"]
 
 
 def test_claim_bad_input():
@@ -160,6 +200,8 @@ def test_claim_bad_input():
         run_claim(DeepONetRademacher, preset="quick", overrides={"n_layers": "1"})
     with pytest.raises(InputError, match="reg_weight"):
         run_claim(DeepONetRademacher, preset="quick", overrides={"reg_weight": "0"})
+    with pytest.raises(InputError, match="widths"):
+        run_claim(DeepONetRademacher, preset="quick", overrides={"widths": "(4, 8)"})
     Bw, Tw = _net(1, 3)
     with pytest.raises(InputError, match="depth"):
         td.frobenius_factors([b.numpy() for b in Bw], [t.numpy() for t in Tw[:2]])
@@ -167,9 +209,5 @@ def test_claim_bad_input():
 
 @pytest.mark.slow
 def test_claim_full():
-    """At N = 2000 the regularizer costs some test error (check 4 undecided, see the claim's
-    docstring); the bound, the identity and the bound-lowering checks must hold."""
     res = run_claim(DeepONetRademacher, preset="full")
-    assert res.verdict is not Verdict.ERROR, res.message
-    assert all(c.passed is True for c in res.checks[:3])
-    assert all(c.passed is False for c in res.controls)
+    assert res.verdict is Verdict.AGREES, res.message

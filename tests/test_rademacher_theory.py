@@ -167,3 +167,38 @@ def test_margin_bound_on_grid_union_bound():
     assert ctrl["bound"][0] == pytest.approx(conc)
     with pytest.raises(InputError, match="samples"):
         rad.margin_bound_on_grid(m, g, 4.0, 5, 0.1)
+
+
+def test_lower_bounds_sit_below_exact_values():
+    rng = np.random.default_rng(5)
+    for d in (1, 3, 8):
+        X = rng.choice([-1.0, 1.0], size=(12, d))
+        exact = rad.linear_rademacher_exact(X, 2.0, 1)
+        lower = float(rad.linear_l1_lower().evaluate(B=2.0, C_inf=float(np.linalg.norm(X, axis=0).max()), n=12))
+        upper = float(rad.linear_l1_massart_bound("radius").evaluate(B=2.0, R_inf=1.0, d=d, n=12))
+        assert lower <= exact <= upper
+    # two-layer ReLU: the exact supremum over every sign vector of a small sample in 2-D
+    X = rng.normal(size=(10, 2))
+    signs = rad.sign_vectors(10).astype(float)
+    exact = rad.relu_sup_exact_2d(X, signs).mean() / 10
+    S2 = float((X**2).sum())
+    assert rad.two_layer_lower().evaluate(B_a=1, B_w=1, S2=S2, n=10) <= exact
+    assert exact <= rad.two_layer_bound().evaluate(L=1, B_a=1, B_w=1, S2=S2, n=10)
+
+
+def test_gaussian_max_abs_closed_forms():
+    assert rad.gaussian_max_abs(1) == pytest.approx(math.sqrt(2 / math.pi), rel=1e-10)
+    assert rad.gaussian_max_abs(2) == pytest.approx(2 / math.sqrt(math.pi), rel=1e-10)
+    g = np.abs(np.random.default_rng(6).normal(size=(200_000, 20))).max(1)
+    assert rad.gaussian_max_abs(20) == pytest.approx(g.mean(), abs=4 * g.std() / math.sqrt(g.size))
+    assert rad.gaussian_max_abs(100) < math.sqrt(2 * math.log(200))
+    with pytest.raises(InputError):
+        rad.gaussian_max_abs(0)
+
+
+def test_margin_bound_on_grid_takes_one_sample_norm_per_net():
+    m = np.full((2, 4), 0.5)
+    g = np.array([0.25, 0.5])
+    both = rad.margin_bound_on_grid(m, g, sum_sq=np.array([4.0, 16.0]), n_samples=4, delta_value=0.1)
+    one = [rad.margin_bound_on_grid(m[:1], g, s2, 4, 0.1)["bound"][0] for s2 in (4.0, 16.0)]
+    np.testing.assert_allclose(both["bound"], one)

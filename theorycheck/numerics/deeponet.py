@@ -210,24 +210,34 @@ def relative_l2_error(Bw, Tw, data) -> torch.Tensor:
 
 # --------------------------------------------------------------------------- sign-correlation maximization
 
-def normalized_correlation(Bw, Tw, U, Y, sigma) -> torch.Tensor:
-    r"""$\frac1N\sum_i\sigma_iG_\theta(x_i)\,/\,\prod_k\text{(layer norms)}$ — the correlation of the
-    DeepONet rescaled into the class whose layer norms (:func:`layer_norms`) are all 1.
+MEASURES = ("frobenius", "paper")
 
-    Positive homogeneity makes this the value attained by a member of the unit class: scaling
-    $B_k, T_k$ ($k<n$) to unit Frobenius norm and $B_n^\top T_n$ to unit Frobenius norm divides
-    $G$ by exactly the product of the norms. Shapes: weights (Q, ...), U (Q, F, m_u),
+
+def normalized_correlation(Bw, Tw, U, Y, sigma, measure: str = "frobenius") -> torch.Tensor:
+    r"""$\frac1N\sum_i\sigma_iG_\theta(x_i)\,/\,\text{measure}(\theta)$ — the correlation of the DeepONet rescaled
+    into the unit ball of a capacity measure.
+
+    ``measure="frobenius"``: the product of the equivalent layers' Frobenius norms (:func:`layer_norms`);
+    ``measure="paper"``: the paper's capacity $C(\theta)$ (:func:`paper_capacity`). Both are positively
+    homogeneous of degree 1 in each layer, as $G_\theta$ is, so the ratio is the value attained by a
+    member of the unit ball (rescale each layer). Shapes: weights (Q, ...), U (Q, F, m_u),
     Y (Q, F, P, m_y), sigma (Q, F, P) → (Q,).
     """
     corr = (sigma * deeponet(Bw, Tw, U, Y)).mean((-1, -2))
-    return corr / layer_norms(Bw, Tw).prod(-1)
+    if measure == "frobenius":
+        return corr / layer_norms(Bw, Tw).prod(-1)
+    if measure == "paper":
+        return corr / paper_capacity(Bw, Tw)
+    raise InputError(f"measure must be one of {MEASURES}, got {measure!r}")
 
 
 def sign_correlation_max(U: torch.Tensor, Y: torch.Tensor, sigma: torch.Tensor, branch_widths: Sequence[int],
                          trunk_widths: Sequence[int], restarts: int, steps: int, lr: float,
-                         gen: torch.Generator, init: tuple[Weights, Weights] | None = None) -> torch.Tensor:
-    r"""Lower estimate of $\sup_\theta\frac1N\sum_i\sigma_iG_\theta(x_i)$ over the DeepONets whose
-    equivalent layers have unit Frobenius norm, for every sign draw.
+                         gen: torch.Generator, init: tuple[Weights, Weights] | None = None,
+                         measure: str = "frobenius") -> torch.Tensor:
+    r"""Lower estimate of $\sup_\theta\frac1N\sum_i\sigma_iG_\theta(x_i)$ over the unit ball of ``measure``
+    (:func:`normalized_correlation`: unit Frobenius product of the equivalent layers, or unit paper
+    capacity $C(\theta)\le1$), for every sign draw.
 
     ``U`` (S, F, m_u), ``Y`` (S, F, P, m_y), ``sigma`` (S, K, F, P) with K sign draws per data set.
     Adam ascent on :func:`normalized_correlation` (scale-invariant, so no projection is needed;
@@ -253,7 +263,7 @@ def sign_correlation_max(U: torch.Tensor, Y: torch.Tensor, sigma: torch.Tensor, 
     best = torch.full((Q,), -torch.inf, dtype=torch.float64, device=U.device)
     for _ in range(steps):
         opt.zero_grad(set_to_none=True)
-        val = normalized_correlation(params[:n], params[n:], Uq, Yq, sq)
+        val = normalized_correlation(params[:n], params[n:], Uq, Yq, sq, measure)
         best = torch.maximum(best, val.detach())
         (-val.sum()).backward()
         opt.step()
@@ -261,7 +271,7 @@ def sign_correlation_max(U: torch.Tensor, Y: torch.Tensor, sigma: torch.Tensor, 
             for w in params:
                 w.div_(torch.linalg.matrix_norm(w)[:, None, None])
     with torch.no_grad():
-        best = torch.maximum(best, normalized_correlation(params[:n], params[n:], Uq, Yq, sq))
+        best = torch.maximum(best, normalized_correlation(params[:n], params[n:], Uq, Yq, sq, measure))
     if not bool(torch.isfinite(best).all()):
         raise DivergenceError("sign-correlation ascent", steps, float("nan"))
     return best.reshape(S, K, restarts).amax(-1)

@@ -64,41 +64,67 @@ def _lam(lam: float | torch.Tensor) -> tuple[float | torch.Tensor, float | torch
 
 
 def _pre(W: torch.Tensor, X: torch.Tensor) -> torch.Tensor:
-    """Pre-activations (S, R, n, p) from W (S, R, p, d) and X (S, n, d)."""
-    return torch.einsum("snd,srpd->srnp", X, W)
+    """Pre-activations (S, R, n, p) from W (S, R, p, d) and X (S, n, d) (or per-net X (S, R, n, d))."""
+    Xr = X[:, None] if X.ndim == 3 else X
+    return torch.matmul(Xr, W.transpose(-1, -2))
+
+
+def _act01(name: str, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""$(\sigma, \sigma')$ at ``z`` (what gradients need; :func:`activation` adds $\sigma''$)."""
+    if name == "sigmoid":
+        s = torch.sigmoid(z)
+        return s, s * (1 - s)
+    if name == "tanh":
+        t = torch.tanh(z)
+        return t, 1 - t * t
+    raise InputError(f"activation must be one of {ACTIVATIONS}, got {name!r}")
+
+
+def _loss01(loss: str, f: torch.Tensor, y: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    r"""$(\ell, \ell')$ in $f$ (:func:`loss_derivs` adds $\ell''$)."""
+    if loss == "l2":
+        r = f - y
+        return 0.5 * r * r, r
+    if loss == "logistic":
+        m = y * f
+        return torch.nn.functional.softplus(-m), -y * torch.sigmoid(-m)
+    raise InputError(f"loss must be one of {LOSSES}, got {loss!r}")
+
+
+def _data_grad(W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, a: torch.Tensor, act: str,
+               loss: str) -> tuple[torch.Tensor, torch.Tensor]:
+    """Mean data loss (S, R) and its gradient (S, R, p, d); ``X`` (S, n, d) shared or (S, R, n, d) per net,
+    ``y`` (S, n) or (S, R, n). Four batched matmuls."""
+    Xr = X[:, None] if X.ndim == 3 else X
+    yr = y[:, None] if y.ndim == 2 else y
+    s0, s1 = _act01(act, torch.matmul(Xr, W.transpose(-1, -2)))                # (S, R, n, p)
+    am = a[:, None, :, None]                                                  # (S, 1, p, 1)
+    f = torch.matmul(s0, am)[..., 0]                                          # (S, R, n)
+    val, l1 = _loss01(loss, f, yr)
+    c = l1[..., None] * s1 * a[:, None, None, :]                              # (S, R, n, p)
+    return val.mean(-1), torch.matmul(c.transpose(-1, -2), Xr) / Xr.shape[-2]
 
 
 def value_grad(W: torch.Tensor, X: torch.Tensor, y: torch.Tensor, a: torch.Tensor, lam: float,
                act: str, loss: str) -> tuple[torch.Tensor, torch.Tensor]:
     """F (S, R) and its gradient (S, R, p, d) in closed form on the full data."""
-    s0, s1, _ = activation(act, _pre(W, X))
-    f = torch.einsum("srnp,sp->srn", s0, a)
-    val, l1, _ = loss_derivs(loss, f, y[:, None, :])
-    n = X.shape[1]
-    c = l1[..., None] * s1 * a[:, None, None, :]                             # (S, R, n, p)
+    val, g = _data_grad(W, X, y, a, act, loss)
     lam_n, lam_w = _lam(lam)
-    g = torch.einsum("srnp,snd->srpd", c, X) / n + lam_w * W
-    return val.mean(-1) + 0.5 * lam_n * (W * W).sum((-1, -2)), g
+    return val + 0.5 * lam_n * (W * W).sum((-1, -2)), g + lam_w * W
 
 
 def value(W, X, y, a, lam, act, loss) -> torch.Tensor:
     """F (S, R)."""
-    s0, _, _ = activation(act, _pre(W, X))
-    f = torch.einsum("srnp,sp->srn", s0, a)
-    return loss_derivs(loss, f, y[:, None, :])[0].mean(-1) + 0.5 * _lam(lam)[0] * (W * W).sum((-1, -2))
+    s0, _ = _act01(act, _pre(W, X))
+    f = torch.matmul(s0, a[:, None, :, None])[..., 0]
+    return _loss01(loss, f, y[:, None, :])[0].mean(-1) + 0.5 * _lam(lam)[0] * (W * W).sum((-1, -2))
 
 
 def minibatch_grad(W, X, y, a, lam, act, loss, idx: torch.Tensor) -> torch.Tensor:
     """Stochastic gradient on the minibatch ``idx`` (S, R, b) of sample indices (one per net)."""
-    S, R, b = idx.shape
-    Xb = X[torch.arange(S, device=X.device)[:, None, None], idx]            # (S, R, b, d)
-    yb = y[torch.arange(S, device=X.device)[:, None, None], idx]            # (S, R, b)
-    z = torch.einsum("srbd,srpd->srbp", Xb, W)
-    s0, s1, _ = activation(act, z)
-    f = torch.einsum("srbp,sp->srb", s0, a)
-    _, l1, _ = loss_derivs(loss, f, yb)
-    c = l1[..., None] * s1 * a[:, None, None, :]                             # (S, R, b, p)
-    return torch.matmul(c.transpose(-1, -2), Xb) / b + _lam(lam)[1] * W
+    rows = torch.arange(idx.shape[0], device=X.device)[:, None, None]
+    _, g = _data_grad(W, X[rows, idx], y[rows, idx], a, act, loss)
+    return g + _lam(lam)[1] * W
 
 
 def laplacian_closed(W, X, y, a, lam, act, loss) -> torch.Tensor:
@@ -164,12 +190,14 @@ def _check_finite(name: str, values: torch.Tensor, steps: np.ndarray) -> None:
 
 
 def sgd(W0: torch.Tensor, X: torch.Tensor, y: torch.Tensor, a: torch.Tensor, lam: float | torch.Tensor, act: str, loss: str,
-        steps: int, batch: int, lr: float, decay: float, gen: torch.Generator, per_decade: int = 10) -> Trajectory:
+        steps: int, batch: int, lr: float, decay: float, gen: torch.Generator, per_decade: int = 10,
+        record_weights: bool = False) -> Trajectory:
     r"""Minibatch SGD $W \leftarrow W - \eta_t \hat g_t$ with $\eta_t = \eta_0/(1 + t/\tau)$, batched over (S, R).
 
     ``lam`` is a float or a per-net tensor (S, R) (e.g. regularized and unregularized runs side by
     side in one program). Every net draws its own minibatch (with replacement) each step. Records the full-data
-    regularized loss $F$ at log-spaced steps; ``final`` holds the last W and F.
+    regularized loss $F$ at log-spaced steps (and, with ``record_weights``, the weights ``series["W"]``
+    (S, T, R, p, d): the path); ``final`` holds the last W and F.
     """
     if batch < 1 or batch > X.shape[1]:
         raise InputError(f"batch must be in [1, n={X.shape[1]}], got {batch}")
@@ -178,17 +206,20 @@ def sgd(W0: torch.Tensor, X: torch.Tensor, y: torch.Tensor, a: torch.Tensor, lam
     S, R = W.shape[:2]
     n = X.shape[1]
     rec = Recorder(np.concatenate([[0], log_spaced_steps(steps, per_decade)]))
-    rec.record(F=value(W, X, y, a, lam, act, loss))
+    def snapshot() -> dict[str, torch.Tensor]:
+        return {"F": value(W, X, y, a, lam, act, loss)} | ({"W": W} if record_weights else {})
+
+    rec.record(**snapshot())
     for t in range(1, steps + 1):
         idx = torch.randint(0, n, (S, R, batch), generator=gen, device=W.device)
         eta = lr / (1.0 + (t - 1) / decay)
         W = W - eta * minibatch_grad(W, X, y, a, lam, act, loss, idx)
         if rec.wants(t):
-            rec.record(F=value(W, X, y, a, lam, act, loss))
+            rec.record(**snapshot())
     series = rec.finish()
     F = torch.as_tensor(series["F"])
     _check_finite("regularized loss (SGD)", F.transpose(1, 2).reshape(-1, F.shape[1]), rec.steps)
-    return Trajectory(rec.steps, {"F": series["F"]}, {"W": W.cpu().numpy(), "F": series["F"][:, -1]},
+    return Trajectory(rec.steps, series, {"W": W.cpu().numpy(), "F": series["F"][:, -1]},
                       str(W.device), time.perf_counter() - start)
 
 

@@ -23,11 +23,15 @@ Bounds (with the symbol names used by ``evaluate``):
   Latała–Oleszkiewicz 1994): $\hat{\mathfrak R} \ge B\sqrt{S_2}/(\sqrt2\,n)$.
 * $\ell_1$ ball, $\|w\|_1\le B$: $\hat{\mathfrak R} = (B/n)\,\mathbb E\|\sum\sigma_i x_i\|_\infty$
   $\le (B/n)\,C_\infty\sqrt{2\ln(2d)}$ with $C_\infty = \max_j (\sum_i x_{ij}^2)^{1/2}$ (Massart's
-  finite-class lemma over the $2d$ signed coordinates) $\le B R_\infty\sqrt{2\ln(2d)/n}$.
+  finite-class lemma over the $2d$ signed coordinates) $\le B R_\infty\sqrt{2\ln(2d)/n}$. Lower estimate
+  (Khintchine on the best coordinate): $\ge B\,C_\infty/(\sqrt2\,n)$; the $n\to\infty$ value for a $\pm1$ design
+  is the Gaussian maximum $B\,\mathbb E\max_{j\le d}|g_j|/\sqrt n$ (:func:`gaussian_max_abs`).
 * Two-layer networks $\sum_j a_j\sigma(w_j^\top x)$, $\|a\|_1\le B_a$, $\|w_j\|_2\le B_w$,
   $\sigma$ $L$-Lipschitz with $\sigma(0)=0$: $\hat{\mathfrak R}\le 2LB_aB_w\sqrt{S_2}/n$ (the factor
   2 removes the absolute value that the $\ell_1$ outer layer produces; then contraction).
-  For ReLU the path norm $\varphi = \sum_j|a_j|\|w_j\|_2$ gives $\hat{\mathfrak R}\le 2\varphi\sqrt{S_2}/n$.
+  For ReLU the path norm $\varphi = \sum_j|a_j|\|w_j\|_2$ gives $\hat{\mathfrak R}\le 2\varphi\sqrt{S_2}/n$, and
+  $\mathrm{relu}(z)-\mathrm{relu}(-z)=z$ with Khintchine–Kahane gives the lower estimate
+  $B_aB_w\sqrt{S_2}/(2\sqrt2\,n)$ (:func:`two_layer_lower`).
 * Golowich, Rakhlin, Shamir (COLT 2018), Theorem 1 (depth $D$, $\|W_j\|_F\le M_F(j)$,
   1-Lipschitz positively homogeneous activation):
   $\hat{\mathfrak R}\le \frac1n(\sqrt{2\ln 2\cdot D}+1)\prod_j M_F(j)\sqrt{S_2}$.
@@ -68,6 +72,9 @@ __all__ = [
     "linear_l2_bound",
     "linear_l2_lower",
     "linear_l1_massart_bound",
+    "linear_l1_lower",
+    "gaussian_max_abs",
+    "two_layer_lower",
     "two_layer_bound",
     "path_norm_bound",
     "lipschitz_loss_bound",
@@ -109,15 +116,17 @@ delta = sp.Symbol("delta", positive=True)
 c = sp.Symbol("c", positive=True)
 rad = sp.Symbol("rad", positive=True)  # a Rademacher complexity (or an upper bound on it)
 emp = sp.Symbol("emp", nonnegative=True)  # an empirical loss
+capacity = sp.Symbol("C", positive=True)  # a capacity measure of a class (e.g. the DeepONet paper's C(theta))
 
-SYMBOLS = {s.name: s for s in (n, d, B, R, R_inf, C_inf, S2, L, B_a, B_w, phi, depth, M_F, gamma, delta, c, rad, emp)}
+SYMBOLS = {s.name: s for s in (n, d, B, R, R_inf, C_inf, S2, L, B_a, B_w, phi, depth, M_F, gamma, delta, c, rad, emp,
+                               capacity)}
 _NAMES = {
     "n": "sample size", "d": "input dimension", "B": "norm radius of w", "R": "max ||x_i||_2",
     "R_inf": "max ||x_i||_inf", "C_inf": "max_j (sum_i x_ij^2)^(1/2)", "S2": "sum_i ||x_i||_2^2",
     "L": "Lipschitz constant", "B_a": "||a||_1 radius", "B_w": "max_j ||w_j||_2 radius",
     "phi": "path norm sum_j |a_j| ||w_j||_2", "depth": "number of layers",
     "M_F": "product of Frobenius-norm radii", "gamma": "margin", "delta": "confidence",
-    "c": "loss range", "rad": "Rademacher complexity", "emp": "empirical loss",
+    "c": "loss range", "rad": "Rademacher complexity", "emp": "empirical loss", "C": "capacity measure",
 }
 
 
@@ -265,6 +274,32 @@ def linear_l1_massart_bound(form: str = "data") -> Bound:
     raise InputError(f"form must be 'data' or 'radius', got {form!r}")
 
 
+def linear_l1_lower() -> Bound:
+    r"""$\ell_1$ ball, lower estimate $B\,C_\infty/(\sqrt2\,n)$: $\mathbb E\|\sum_i\sigma_ix_i\|_\infty\ge
+    \max_j\mathbb E|\sum_i\sigma_ix_{ij}|\ge\max_j\|X_{:,j}\|_2/\sqrt2$ (Khintchine with Szarek's constant on the
+    best coordinate). It does not grow with $d$; the $d$-dependence of the exact value is that of a
+    maximum of $d$ (nearly) Gaussian sums, see :func:`gaussian_max_abs`."""
+    return Bound("linear-l1-khintchine", B * C_inf / (sp.sqrt(2) * n),
+                 ("F = {x -> w.x : ||w||_1 <= B}", "C_inf = max_j (sum_i x_ij^2)^(1/2)", "convention: " + CONVENTION),
+                 "Szarek (1976) on one coordinate", kind="lower")
+
+
+def gaussian_max_abs(dim: int) -> float:
+    r"""$\mathbb E\max_{j\le d}|g_j|$ for $d$ independent standard Gaussians, by quadrature of
+    $\int_0^\infty 1-(2\Phi(t)-1)^d\,dt$.
+
+    For the $\ell_1$ ball on a $\pm1$ design this is the $n\to\infty$ limit (central limit theorem) of
+    $\sqrt n\,\hat{\mathfrak R}_S/B$ — the value Massart's $\sqrt{2\ln(2d)}$ bounds from above (it is not a
+    lower bound at finite $n$). Tends to $\sqrt{2\ln(2d)}$ slowly: 0.798 at $d=1$, 1.570 at $d=5$.
+    """
+    from scipy import integrate, special
+
+    if int(dim) < 1:
+        raise InputError(f"dimension must be >= 1, got {dim}")
+    tail = lambda t: 1.0 - special.erf(t / np.sqrt(2.0)) ** int(dim)  # noqa: E731
+    return float(integrate.quad(tail, 0.0, np.inf, limit=200)[0])
+
+
 # ---------------------------------------------------------------------------------------------
 # two-layer networks
 
@@ -281,6 +316,22 @@ def two_layer_bound() -> Bound:
                   "||a||_1 <= B_a, ||w_j||_2 <= B_w", "sigma L-Lipschitz with sigma(0) = 0",
                   "S2 = sum_i ||x_i||_2^2", "convention: " + CONVENTION),
                  "Contraction + l2 class (e.g. Bartlett & Mendelson 2002, Thm. 18, converted to this convention)")
+
+
+def two_layer_lower() -> Bound:
+    r"""Two-layer ReLU nets, $\|a\|_1\le B_a$, $\|w_j\|_2\le B_w$, width $\ge1$: lower estimate
+    $B_aB_w\sqrt{S_2}/(2\sqrt2\,n)$.
+
+    $\mathrm{relu}(z)-\mathrm{relu}(-z)=z$, so for every unit $u$ one of $\pm u$ has
+    $|\sum_i\sigma_i\mathrm{relu}(\pm u^\top x_i)|\ge|u^\top\sum_i\sigma_ix_i|/2$; hence
+    $\hat{\mathfrak R}_S\ge\frac{B_aB_w}{2n}\mathbb E\|\sum_i\sigma_ix_i\|_2$ and Khintchine–Kahane
+    (:func:`linear_l2_lower`) gives the stated value — $1/(4\sqrt2)$ of :func:`two_layer_bound` at $L=1$.
+    """
+    return Bound("two-layer-lower", B_a * B_w * sp.sqrt(S2) / (2 * sp.sqrt(2) * n),
+                 ("f(x) = sum_j a_j relu(w_j.x), no biases, width >= 1", "||a||_1 <= B_a, ||w_j||_2 <= B_w",
+                  "S2 = sum_i ||x_i||_2^2", "convention: " + CONVENTION),
+                 "relu(z) - relu(-z) = z, then Khintchine-Kahane (Szarek 1976; Latala & Oleszkiewicz 1994)",
+                 kind="lower")
 
 
 def path_norm_bound() -> Bound:
@@ -526,8 +577,9 @@ def margin_bound_on_grid(normalized_margins: Any, gammas: Any, sum_sq: Any, n_sa
     Equivalently: the stated bound for the class $\{\varphi\le\varphi(f)\}$ at margin $\gamma_k\varphi(f)$
     (the complexity term is $(2/(\gamma_k\varphi))\cdot2\varphi\sqrt{S_2}/n$ with the measured norm).
 
-    ``normalized_margins``: (..., n); returns ``bound`` (...), ``gamma`` (...) the minimizing grid
-    margin, ``ramp`` (..., K), ``complexity`` (K,), ``concentration`` (scalar).
+    ``normalized_margins``: (..., n); ``sum_sq``: a number or one per net, broadcastable to (...); returns
+    ``bound`` (...), ``gamma`` (...) the minimizing grid margin, ``ramp`` (..., K), ``complexity`` (K,) or
+    (..., K), ``concentration`` (scalar).
     ``with_complexity=False`` drops the complexity term (a control).
     """
     m = np.asarray(normalized_margins, dtype=float)
@@ -538,7 +590,7 @@ def margin_bound_on_grid(normalized_margins: Any, gammas: Any, sum_sq: Any, n_sa
         raise InputError(f"normalized_margins has {m.shape[-1]} samples on its last axis, expected n = {n_samples}")
     K = g.size
     ramp = ramp_loss(m[..., None, :], g[:, None]).mean(axis=-1)  # (..., K)
-    rad_value = path_norm_bound().evaluate(phi=1.0, S2=sum_sq, n=n_samples)
+    rad_value = np.asarray(path_norm_bound().evaluate(phi=1.0, S2=sum_sq, n=n_samples), float)[..., None]
     bound_expr = margin_bound(with_complexity)
     values = {"emp": ramp, "delta": delta_value / K, "n": n_samples}
     if with_complexity:
@@ -547,6 +599,8 @@ def margin_bound_on_grid(normalized_margins: Any, gammas: Any, sum_sq: Any, n_sa
     total = np.broadcast_to(total, ramp.shape)
     k_best = total.argmin(axis=-1)
     complexity = 2 / g * rad_value if with_complexity else np.zeros_like(g)
+    if complexity.shape[:-1] == (1,) * (complexity.ndim - 1):
+        complexity = complexity.reshape(-1)
     return {"bound": np.take_along_axis(total, k_best[..., None], -1)[..., 0], "gamma": g[k_best], "ramp": ramp,
             "complexity": np.asarray(complexity, float),
             "concentration": float(margin_concentration().evaluate(delta=delta_value / K, n=n_samples))}
