@@ -49,16 +49,13 @@ def gd_symmetric_sensing(A: np.ndarray, y: np.ndarray, alphas: Sequence[float], 
     K = len(alphas)
     start = time.perf_counter()
     dev = torch.device(device)
-    # half-vectorization of symmetric matrices: <A_i, X> = sum_{j<=k} w_jk A_i[jk] X[jk], w = 1 (diagonal), 2 (off)
-    iu = torch.triu_indices(n, n, device=dev)
-    weights = torch.where(iu[0] == iu[1], 1.0, 2.0).to(DEFAULT_DTYPE)
-    At = torch.as_tensor(A, dtype=DEFAULT_DTYPE, device=dev)[:, :, iu[0], iu[1]]           # (S, m, h)
-    AwT = (At * weights).transpose(1, 2).contiguous()                                       # (S, h, m)
+    # full vectorization (no triangular gather/scatter: measured faster on CPUs): <A_i, X> = vec(A_i) . vec(X)
+    Af = torch.as_tensor(A, dtype=DEFAULT_DTYPE, device=dev).reshape(S, m, n * n)             # (S, m, n^2)
+    AfT = Af.transpose(1, 2).contiguous()                                                     # (S, n^2, m)
     yt = torch.as_tensor(y, dtype=DEFAULT_DTYPE, device=dev)[:, None, :]                    # (S, 1, m)
     ynorm = yt.norm(dim=-1)                                                                  # (S, 1)
     eye = torch.eye(n, dtype=DEFAULT_DTYPE, device=dev)
     U = (torch.as_tensor(np.sqrt(alphas), dtype=DEFAULT_DTYPE, device=dev)[None, :, None, None] * eye).repeat(S, 1, 1, 1)
-    G = torch.zeros(S, K, n, n, dtype=DEFAULT_DTYPE, device=dev)
     scale = 2.0 * lr / m
     grid = log_spaced_steps(steps, per_decade=per_decade, start=1)
     grid = np.unique(np.concatenate([[0], grid]))
@@ -66,7 +63,7 @@ def gd_symmetric_sensing(A: np.ndarray, y: np.ndarray, alphas: Sequence[float], 
 
     for t in range(steps + 1):
         X = U @ U.transpose(-1, -2)
-        r = torch.bmm(X[:, :, iu[0], iu[1]], AwT) - yt                                        # (S, K, m)
+        r = torch.bmm(X.reshape(S, K, n * n), AfT) - yt                                       # (S, K, m)
         if rec.wants(t):
             values = dict(residual=r.norm(dim=-1) / ynorm,
                           trace=torch.diagonal(X, dim1=-2, dim2=-1).sum(-1))
@@ -75,10 +72,9 @@ def gd_symmetric_sensing(A: np.ndarray, y: np.ndarray, alphas: Sequence[float], 
             rec.record(**values)
         if t == steps:
             break
-        g = torch.bmm(r, At)                                                                   # upper triangle of A*(r)
-        G[:, :, iu[0], iu[1]] = g
-        G[:, :, iu[1], iu[0]] = g
-        U = U - scale * (G @ U)
+        G = torch.bmm(r, Af).reshape(S, K, n, n)                                              # A*(r), symmetric
+        U = torch.baddbmm(U.reshape(S * K, n, n), G.reshape(S * K, n, n), U.reshape(S * K, n, n),
+                          alpha=-scale).reshape(S, K, n, n)
     series = rec.finish()
     X_final = X.cpu().numpy()
     res_final = (r.norm(dim=-1) / ynorm).cpu().numpy()
@@ -91,7 +87,7 @@ def gd_symmetric_sensing(A: np.ndarray, y: np.ndarray, alphas: Sequence[float], 
 
 
 def _factor_init(seeds: Sequence[int], d1: int, d2: int, r: int, init_scale: float) -> tuple[torch.Tensor, torch.Tensor]:
-    """$U, V$ i.i.d. $\mathcal N(0, \text{init\_scale}^2)$, (S, d1, r) and (S, d2, r), from a CPU generator per seed."""
+    r"""$U, V$ i.i.d. $\mathcal N(0, \text{init\_scale}^2)$, (S, d1, r) and (S, d2, r), from a CPU generator per seed."""
     Us, Vs = [], []
     for s in seeds:
         g = torch.Generator(device="cpu").manual_seed(int(s))
