@@ -13,10 +13,12 @@ Programs
     nuclear norm over PSD matrices, since $\|X\|_* = \operatorname{tr} X$ there). Certificate: the dual
     $\max\, y^\top\nu$ s.t. $I - \mathcal A^*(\nu) \succeq 0$; we check the primal residual, $\lambda_{\min}(X)$,
     $\lambda_{\min}(I - \mathcal A^*\nu)$ and the duality gap $\operatorname{tr}X - y^\top\nu$.
+    :func:`certify_min_trace` certifies a given low-rank candidate with a least-squares dual certificate.
   - :func:`min_frobenius` — $\min \|X\|_F$ s.t. $\mathcal A(X) = y$ (closed form
     $\operatorname{vec}X = A^\top (A A^\top)^{-1} y$; symmetric because it lies in the span of the $A_i$).
-  - :func:`min_frobenius_psd` — $\min \|X\|_F^2$ s.t. $\mathcal A(X) = y,\ X \succeq 0$; KKT:
-    $X = \Pi_{\succeq 0}(\mathcal A^*(\nu)/2)$, checked with the solver's multiplier.
+  - Small-init gradient descent on $UU^\top$: :func:`greedy_low_rank` (Li, Luo & Lyu's GLRL, the
+    $\alpha\to0$ limit), :func:`init_scale_exponent` (how GD's finite-$\alpha$ limit approaches it) and
+    :func:`step_stability` (whether GD at step $\eta$ can settle at an interpolant).
 * Completion, :func:`min_nuclear_completion` — $\min \|X\|_*$ s.t. $X_{ij} = M_{ij}$ on the observed set
   $\Omega$; certificate: the dual $\max \langle \Lambda, M\rangle$ s.t. $\|\Lambda\|_{op} \le 1$,
   $\operatorname{supp}\Lambda \subseteq \Omega$.
@@ -41,7 +43,6 @@ from theorycheck.errors import InputError, SolverError
 
 #: relative accuracy every certificate must reach
 DEFAULT_TOL = 1e-6
-_LM = 1e-4
 
 
 @dataclass
@@ -236,139 +237,6 @@ def _trace_certificate(Af, y, ynorm, X, nu, n) -> dict[str, float]:
     }
 
 
-def min_frobenius_psd(A: np.ndarray, y: np.ndarray, tol: float = DEFAULT_TOL) -> ConvexSolution:
-    r"""$\arg\min \|X\|_F^2$ s.t. $\mathcal A(X) = y$, $X \succeq 0$.
-
-    KKT: $X = \Pi_{\succeq0}(\mathcal A^*(\nu)/2)$ for a multiplier $\nu$ that maximizes the smooth concave
-    dual $\varphi(\nu) = y^\top\nu - \tfrac14\|\Pi_{\succeq0}(\mathcal A^*\nu)\|_F^2$. Solved by semismooth
-    Newton with backtracking on $\varphi$ (the nearest-correlation-matrix method of Qi & Sun, 2006): cvxpy
-    (Clarabel, then SCS) needs minutes at $n = 50$, Newton seconds. The certificate is the primal residual
-    $\|\mathcal A(X) - y\|/\|y\|$ of $X = \Pi(\mathcal A^*\nu/2)$ (dual optimality = primal feasibility;
-    $X$ is PSD by construction). If Newton fails its certificate, cvxpy is tried.
-    Tests check Newton against cvxpy on small problems.
-    """
-    Af, y, n = _check_sensing(A, y)
-    ynorm = max(np.linalg.norm(y), 1e-300)
-    nu = _newton_frob_psd_dual(Af, y, np.zeros_like(y), n)
-    Xv = _psd_part((nu @ Af).reshape(n, n) / 2.0)
-    cert = _frob_psd_certificate(Af, y, ynorm, Xv, nu, n)
-    if max(cert.values()) <= tol:
-        return ConvexSolution(Xv, float(np.sum(Xv**2)), nu, "newton", cert)
-    last = f"newton: certificate {', '.join(f'{k}={v:.1e}' for k, v in cert.items())}"
-    X = cp.Variable((n, n), PSD=True)
-    constraint = Af @ cp.vec(X, order="C") == y
-    problem = cp.Problem(cp.Minimize(cp.sum_squares(X)), [constraint])
-    for solver in ("CLARABEL", "SCS"):
-        if not _solve(problem, solver):
-            last = f"{solver}: status {problem.status}"
-            if problem.status in ("infeasible", "infeasible_inaccurate"):
-                raise InputError("no positive semidefinite X satisfies A(X) = y")
-            continue
-        nu = _newton_frob_psd_dual(Af, y, -np.asarray(constraint.dual_value, float).reshape(-1), n)
-        Xv = _psd_part((nu @ Af).reshape(n, n) / 2.0)
-        cert = _frob_psd_certificate(Af, y, ynorm, Xv, nu, n)
-        if max(cert.values()) <= tol:
-            return ConvexSolution(Xv, float(np.sum(Xv**2)), nu, solver, cert)
-        last = f"{solver}: certificate {', '.join(f'{k}={v:.1e}' for k, v in cert.items())}"
-    raise SolverError(f"min-Frobenius PSD program failed its certificate (tol {tol:.0e}); last {last}")
-
-
-def _frob_psd_certificate(Af, y, ynorm, X, nu, n) -> dict[str, float]:
-    Xk = _psd_part((nu @ Af).reshape(n, n) / 2.0)
-    return {
-        "primal_residual": float(np.linalg.norm(Af @ X.reshape(-1) - y) / ynorm),
-        "kkt_residual": float(np.linalg.norm(X - Xk) / max(np.linalg.norm(X), 1e-300)),
-    }
-
-
-def _newton_frob_psd_dual(Af, y, nu, n, iters: int = 80) -> np.ndarray:
-    """Semismooth Newton with Armijo backtracking on the dual of min ||X||^2, A(X) = y, X PSD."""
-    A3 = Af.reshape(-1, n, n)
-
-    def value(v):
-        P = _psd_part((v @ Af).reshape(n, n))
-        return float(y @ v - 0.25 * np.sum(P * P)), P
-
-    scale = float(np.mean(np.sum(Af * Af, axis=1))) / 2.0
-    if not np.any(nu):  # start from the unconstrained minimizer: A*(nu)/2 = X_F
-        nu = 2.0 * np.linalg.lstsq(Af @ Af.T, y, rcond=None)[0]
-    phi, P = value(nu)
-    for _ in range(iters):
-        S = (nu @ Af).reshape(n, n)
-        g = y - Af @ (P / 2.0).reshape(-1)
-        if np.linalg.norm(g) <= 1e-13 * max(np.linalg.norm(y), 1e-300):
-            break
-        w, V = np.linalg.eigh(_sym(S))
-        wp = np.clip(w, 0.0, None)
-        denom = w[:, None] - w[None, :]
-        pos = (w[:, None] > 0) | (w[None, :] > 0)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            D = np.where(np.abs(denom) > 1e-12 * max(1.0, np.abs(w).max()),
-                         (wp[:, None] - wp[None, :]) / denom, pos.astype(float))
-        At = np.einsum("ji,mjk,kl->mil", V, A3, V, optimize=True).reshape(len(y), -1)
-        # Hessian of -phi (generalized): H_ij = <A_i, J_Pi[A_j]>/2 in the eigenbasis
-        H = (At * D.reshape(-1)) @ At.T / 2.0
-        # Levenberg-Marquardt shift (Qi & Sun): vanishes as the gradient does, keeps H invertible at the start
-        mu = _LM * min(1.0, float(np.linalg.norm(g) / max(np.linalg.norm(y), 1e-300))) * scale
-        H += (mu + 1e-14 * scale) * np.eye(len(y))
-        try:
-            step = np.linalg.solve(H, g)
-        except np.linalg.LinAlgError:
-            step = np.linalg.lstsq(H, g, rcond=None)[0]
-        if not np.all(np.isfinite(step)):
-            break
-        t, accepted = 1.0, False
-        while t > 1e-8:
-            cand = nu + t * step
-            phi_c, P_c = value(cand)
-            if phi_c >= phi + 1e-4 * t * float(g @ step):
-                accepted = True
-                break
-            t *= 0.5
-        if not accepted:
-            break
-        nu, phi, P = cand, phi_c, P_c
-    return nu
-
-
-def min_spectral_psd(A: np.ndarray, y: np.ndarray, tol: float = DEFAULT_TOL) -> ConvexSolution:
-    r"""$\arg\min \lambda_{\max}(X)$ s.t. $\mathcal A(X) = y$, $X \succeq 0$ (the Schatten-$\infty$ interpolant).
-
-    Dual: $\max y^\top\nu$ s.t. $Z\succeq0$, $\operatorname{tr}Z = 1$, $Z - \mathcal A^*(\nu)\succeq 0$. The
-    certificate: primal residual, $\lambda_{\min}(X)$, $|\operatorname{tr}Z - 1|$, $\lambda_{\min}(Z)$,
-    $\lambda_{\min}(Z - \mathcal A^*\nu)$ and the duality gap $\lambda_{\max}(X) - y^\top\nu$, relative.
-    The minimizer need not be unique (only its top eigenvalue is pinned down); it serves as a control.
-    """
-    Af, y, n = _check_sensing(A, y)
-    ynorm = max(np.linalg.norm(y), 1e-300)
-    min_frobenius(A, y, tol=max(tol, 1e-9))
-    X = cp.Variable((n, n), PSD=True)
-    t = cp.Variable()
-    top = t * np.eye(n) - X
-    equality = Af @ cp.vec(X, order="C") == y
-    bound = (top + top.T) / 2 >> 0
-    problem = cp.Problem(cp.Minimize(t), [equality, bound])
-    last = "no solver returned an answer"
-    for solver in _psd_attempts(problem):
-        Xv = _sym(np.asarray(X.value))
-        nu = -np.asarray(equality.dual_value, float).reshape(-1)
-        Z = _sym(np.asarray(bound.dual_value, float))
-        lmax = float(np.linalg.eigvalsh(Xv).max())
-        scale = max(abs(lmax), 1e-300)
-        cert = {
-            "primal_residual": float(np.linalg.norm(Af @ Xv.reshape(-1) - y) / ynorm),
-            "psd_violation": float(max(0.0, -np.linalg.eigvalsh(Xv).min()) / scale),
-            "trace_Z": float(abs(np.trace(Z) - 1.0)),
-            "dual_violation": float(max(0.0, -np.linalg.eigvalsh(Z).min(),
-                                        -np.linalg.eigvalsh(_sym(Z - (nu @ Af).reshape(n, n))).min())),
-            "duality_gap": float(abs(lmax - y @ nu) / scale),
-        }
-        if max(cert.values()) <= tol:
-            return ConvexSolution(Xv, lmax, nu, solver, cert)
-        last = f"{solver}: certificate {', '.join(f'{k}={v:.1e}' for k, v in cert.items())}"
-    raise SolverError(f"min-spectral-norm PSD program failed its certificate (tol {tol:.0e}); last {last}")
-
-
 # ----------------------------------------------------------------------------------------------------------
 # completion
 
@@ -448,6 +316,20 @@ def dropout_factorization_optimum(Y: np.ndarray, r: int, lam: float) -> tuple[np
     return (P[:, :rho] * shrunk) @ Qt[:rho], rho
 
 
+def dropout_factorization_kkt(Y: np.ndarray, r: int, lam: float, M: np.ndarray) -> float:
+    r"""Relative residual of the optimality condition of $\min_M\|Y - M\|_F^2 + \frac\lambda r\|M\|_*^2$ at ``M``.
+
+    The objective is strongly convex; its minimizer is the unique fixed point
+    $M = P\,\mathrm{diag}((\sigma_i(Y) - \frac\lambda r\|M\|_*)_+)\,Q^\top$ ($Y = P\Sigma Q^\top$: the prox of the
+    squared nuclear norm). Valid as a certificate of the factorization's optimum when $r \ge \operatorname{rank}Y$
+    (then the rank constraint of $UV^\top$ is inactive)."""
+    Y, M = np.asarray(Y, float), np.asarray(M, float)
+    P, s, Qt = np.linalg.svd(Y, full_matrices=False)
+    nuc = np.linalg.svd(M, compute_uv=False).sum()
+    fixed = (P * np.clip(s - lam / r * nuc, 0.0, None)) @ Qt
+    return float(np.linalg.norm(M - fixed) / max(np.linalg.norm(fixed), 1e-300))
+
+
 def dropout_factorization_convex(Y: np.ndarray, r: int, lam: float, tol: float = 1e-6) -> ConvexSolution:
     r"""cvxpy: $\min_M \|Y - M\|_F^2 + \frac{\lambda}{r}\|M\|_*^2$; certified by its optimality condition.
 
@@ -467,9 +349,7 @@ def dropout_factorization_convex(Y: np.ndarray, r: int, lam: float, tol: float =
             continue
         Mv = np.asarray(M.value)
         for attempt in range(2):
-            nuc = np.linalg.svd(Mv, compute_uv=False).sum()
-            fixed = (P * np.clip(s - lam / r * nuc, 0.0, None)) @ Qt
-            err = float(np.linalg.norm(Mv - fixed) / max(np.linalg.norm(fixed), 1e-300))
+            err = dropout_factorization_kkt(Y, r, lam, Mv)
             if err <= tol:
                 return ConvexSolution(Mv, float(problem.value), None, solver, {"fixed_point_residual": err})
             if attempt == 0:  # polish: solve the optimality condition exactly on the solver's active set

@@ -124,7 +124,7 @@ class MatrixFactorizationParams(Params):
 
     @classmethod
     def full(cls) -> "MatrixFactorizationParams":
-        return cls(n=50, alphas=(1e-5, 1e-10, 1e-20, 1e-40, 1e-60, 1e-80), failure_n=30)
+        return cls(n=50, steps=1200, failure_n=30)
 
     @property
     def m(self) -> int:
@@ -265,7 +265,8 @@ class MatrixFactorization(Claim):
         if params.failure_probe:
             Xf, nf, star = trajectory.final["X_failure"], prediction["X_nuc_failure"], data["failure"]["X_star"]
             out.update({
-                f"below threshold (m = {params.m_failure}): gap GD -> min-nuclear": float(np.median(_rel(Xf, nf))),
+                "below threshold: measurements m": float(params.m_failure),
+                "below threshold: gap GD -> min-nuclear": float(np.median(_rel(Xf, nf))),
                 "below threshold: gap GD -> X* (exact low-rank recovery)": float(np.median(_rel(Xf, star))),
                 "below threshold: min-nuclear vs X*": float(np.median(_rel(nf, star))),
                 "below threshold: tr X_GD / tr X_nuc": float(np.median(np.trace(Xf, axis1=1, axis2=2)
@@ -493,12 +494,15 @@ class DropoutFactorizationParams(Params):
     sgd_tol: float = 0.02
     #: relative spread of the averaged column loads ||u_i|| ||v_i|| around ||M||_*/r (step sgd_lr/2)
     load_tol: float = 0.1
+    #: also certify the closed form against an independent cvxpy solve (about 12 s per 40 x 30 matrix)
+    cvxpy_check: bool = True
     #: |log2(rms(sgd_lr)/rms(sgd_lr/2)) - 1/2| allowed for the stochastic error ~ sqrt(step)
     exponent_tol: float = 0.2
 
     @classmethod
     def full(cls) -> "DropoutFactorizationParams":
-        return cls(d1=40, d2=30, r=30, lr=0.005, steps=40000, sgd_lr=0.005, sgd_steps=40000, sgd_burn_in=10000)
+        return cls(d1=40, d2=30, r=30, lr=0.02, steps=6000, sgd_lr=0.005, sgd_steps=10000, sgd_burn_in=2500,
+                   cvxpy_check=False)
 
     def validate(self) -> None:
         if min(self.d1, self.d2, self.r) < 1:
@@ -548,8 +552,11 @@ class DropoutFactorization(Claim):
 
     **The expected objective** (counted): GD on $f$ (deterministic) from the same small random init reaches
     $M^\star$ ($f$ has no spurious local minima here) to $10^{-6}$, with loads equal to $10^{-6}$. Certificates
-    (theory against theory, not counted): closed form vs cvxpy ($r \ge \min(d_1, d_2)$: the rank constraint of
-    the factorization is inactive, so the convex program is the same problem), and the sympy identity.
+    (theory against theory, not counted): the closed form satisfies the optimality condition of
+    $\min_M\|Y - M\|_F^2 + \frac\lambda r\|M\|_*^2$ to $10^{-10}$ ($r \ge \min(d_1, d_2)$: the rank constraint
+    of the factorization is inactive, so the convex program is the same problem); with ``cvxpy_check``
+    (quick; off in full, where it takes 12 s per matrix) it agrees with an independent cvxpy solve; the sympy
+    identity.
 
     **Controls** (the SGD average against wrong optima). Near miss: $\lambda = 1-\theta$ (the $1/\theta$ of the
     rescaled mask's variance dropped; 3.1-3.8% from $M^\star$ at $\theta = 0.8$: why $\theta = 0.8$). Straw men:
@@ -559,8 +566,8 @@ class DropoutFactorization(Claim):
 
     Quick: $8\times6$, $r = 6$, $\theta = 0.8$; GD lr 0.05, 8000 steps (at lr 0.02 the equalizing direction,
     whose force is $\propto\lambda$, is still at $5\cdot10^{-5}$ on some datasets); SGD at 0.02 and 0.01, 8000 steps, burn-in
-    2000. Full: $40\times30$, $r = 30$; GD lr 0.005, $4\cdot10^4$ steps; SGD at 0.005 and 0.0025, $4\cdot10^4$
-    steps, burn-in $10^4$.
+    2000. Full: $40\times30$, $r = 30$; GD lr 0.02, 6000 steps; SGD at 0.005 and 0.0025, $10^4$ steps, burn-in
+    2500.
     """
 
     id = "regularizers.dropout-factorization"
@@ -592,7 +599,8 @@ class DropoutFactorization(Claim):
         for Y in data["Y"]:
             m_, rho_ = theory.dropout_factorization_optimum(Y, params.r, lam)
             M.append(m_), rho.append(rho_)
-            cvx.append(theory.dropout_factorization_convex(Y, params.r, lam).X)
+            if params.cvxpy_check:
+                cvx.append(theory.dropout_factorization_convex(Y, params.r, lam).X)
             for name, value in mistakes.items():
                 wrong[name].append(theory.dropout_factorization_optimum(Y, params.r, value)[0])
             P, s, Qt = np.linalg.svd(Y, full_matrices=False)
@@ -600,7 +608,8 @@ class DropoutFactorization(Claim):
             nuc_prox.append((P * np.clip(s - lam / 2, 0, None)) @ Qt)
         wrong["the best rank-r approximation (no regularizer)"] = best_r
         wrong["the non-squared nuclear-norm prox sigma - lambda/2"] = nuc_prox
-        return {"lambda": lam, "M": np.stack(M), "rho": np.array(rho), "M_cvxpy": np.stack(cvx),
+        return {"lambda": lam, "M": np.stack(M), "rho": np.array(rho), "M_cvxpy": np.stack(cvx) if cvx else None,
+                "kkt": np.array([theory.dropout_factorization_kkt(Y, params.r, lam, m_) for Y, m_ in zip(data["Y"], M)]),
                 "wrong": {name: np.stack(v) for name, v in wrong.items()},
                 "sympy_residual": factorization_dropout_derivation(2, 2, 2)["residual"]}
 
@@ -651,12 +660,13 @@ class DropoutFactorization(Claim):
                        curve=Curve(x=trajectory.steps.astype(float), y=excess, ylabel=r"$f(U_t, V_t)/f^\star - 1$")),
             seed_check("GD equalizes the factors: max |‖u_i‖‖v_i‖ - ‖M‖_*/r| (relative)", equal, params.tol, "<=",
                        quantifier="every"),
-            seed_check("closed form vs cvxpy (relative)", _rel(prediction["M_cvxpy"], M), params.tol, "<=",
+            seed_check("closed form: optimality (prox fixed point) residual", prediction["kkt"], 1e-10, "<=",
                        quantifier="every", role="certificate"),
             seed_check("sympy: dropout expectation minus closed form (0 = identity)",
                        [0.0 if prediction["sympy_residual"] == 0 else 1.0], 0.0, "<=", quantifier="every",
                        role="certificate"),
-        ]
+        ] + ([seed_check("closed form vs cvxpy (relative)", _rel(prediction["M_cvxpy"], M), params.tol, "<=",
+                         quantifier="every", role="certificate")] if params.cvxpy_check else [])
 
     def observations(self, params, data, prediction, trajectory) -> dict[str, float]:
         rms = self._sgd_rms(trajectory, prediction["M"])
