@@ -133,32 +133,39 @@ def _check_xy(X: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return X, y
 
 
-def _check_drop(p: float) -> float:
+def dropout_ridge_coefficient(p: float) -> float:
+    r"""The coefficient $\frac{p}{1-p}$ of $w^\top\operatorname{diag}(X^\top X)w$ for inverted dropout with drop
+    rate $p$ (the variance $\operatorname{Var}(\xi/(1-p)) = p/(1-p)$ of the rescaled keep mask)."""
     if not 0.0 <= p < 1.0:
         raise InputError(f"drop rate p must be in [0, 1), got {p}")
     return p / (1.0 - p)
 
 
+def diag_ridge(X: np.ndarray, y: np.ndarray, coefficient: float) -> np.ndarray:
+    r"""$(X^\top X + c\,\operatorname{diag}(X^\top X))^{-1}X^\top y$: the minimizer of
+    $\|y - Xw\|^2 + c\,w^\top\operatorname{diag}(X^\top X)w$ for a coefficient $c \ge 0$."""
+    X, y = _check_xy(X, y)
+    if not np.isfinite(coefficient) or coefficient < 0:
+        raise InputError(f"the ridge coefficient must be finite and non-negative, got {coefficient}")
+    G = X.T @ X
+    if np.any(np.diag(G) == 0):
+        raise InputError("a column of X is identically zero; the dropout penalty does not determine its weight")
+    if coefficient == 0 and np.linalg.matrix_rank(G) < G.shape[0]:
+        raise InputError("p = 0 (no dropout) and X^T X is singular: the least-squares minimizer is not unique")
+    return np.linalg.solve(G + coefficient * np.diag(np.diag(G)), X.T @ y)
+
+
 def linear_dropout_objective(X: np.ndarray, y: np.ndarray, w: np.ndarray, p: float) -> float:
     r"""$\|y - Xw\|^2 + \frac{p}{1-p}w^\top\operatorname{diag}(X^\top X)w$."""
     X, y = _check_xy(X, y)
-    c = _check_drop(p)
+    c = dropout_ridge_coefficient(p)
     w = np.asarray(w, float)
     return float(np.sum((y - X @ w) ** 2) + c * np.sum(np.sum(X * X, 0) * w * w))
 
 
 def linear_dropout_minimizer(X: np.ndarray, y: np.ndarray, p: float) -> np.ndarray:
     r"""$w_p = (X^\top X + \frac{p}{1-p}\operatorname{diag}(X^\top X))^{-1}X^\top y$ (closed form)."""
-    X, y = _check_xy(X, y)
-    c = _check_drop(p)
-    G = X.T @ X
-    D = np.diag(np.diag(G))
-    if np.any(np.diag(G) == 0):
-        raise InputError("a column of X is identically zero; the dropout penalty does not determine its weight")
-    H = G + c * D
-    if c == 0 and np.linalg.matrix_rank(G) < G.shape[0]:
-        raise InputError("p = 0 (no dropout) and X^T X is singular: the least-squares minimizer is not unique")
-    return np.linalg.solve(H, X.T @ y)
+    return diag_ridge(X, y, dropout_ridge_coefficient(p))
 
 
 def linear_dropout_cvxpy(X: np.ndarray, y: np.ndarray, p: float, tol: float = 1e-8) -> np.ndarray:
@@ -168,7 +175,7 @@ def linear_dropout_cvxpy(X: np.ndarray, y: np.ndarray, p: float, tol: float = 1e
     after one Newton polish step (exact for a quadratic).
     """
     X, y = _check_xy(X, y)
-    c = _check_drop(p)
+    c = dropout_ridge_coefficient(p)
     G = X.T @ X
     D = np.diag(G)
     H = G + c * np.diag(D)
@@ -202,7 +209,7 @@ def ridge_same_total_penalty(X: np.ndarray, y: np.ndarray, p: float) -> np.ndarr
     The control for the dropout claim: it differs from $w_p$ exactly when the columns of $X$ have unequal norms.
     """
     X, y = _check_xy(X, y)
-    c = _check_drop(p)
+    c = dropout_ridge_coefficient(p)
     G = X.T @ X
     lam = c * np.trace(G) / G.shape[0]
     return np.linalg.solve(G + lam * np.eye(G.shape[0]), X.T @ y)
@@ -239,8 +246,9 @@ def last_layer_coefficient(n: int, p: float, variant: str = "paper") -> float:
     r"""The coefficient of $\sum_{i,r}a_r^2\sigma_{ir}^2$ in $R_1$.
 
     ``variant="paper"``: $\frac{1-p}{2np}$, obtained from sympy's $\operatorname{Var}(\eta) = (1-p)/p$ times the
-    $1/(2n)$ of $L$. Deliberately wrong variants for controls: ``"no-1/2n"`` ($\frac{1-p}{p}$) and
-    ``"swapped"`` ($\frac{p}{2n(1-p)}$, keep and drop probabilities exchanged).
+    $1/(2n)$ of $L$. Deliberately wrong variants for controls: ``"no-1/2n"`` ($\frac{1-p}{p}$),
+    ``"swapped"`` ($\frac{p}{2n(1-p)}$, keep and drop probabilities exchanged) and ``"no-1/p"``
+    ($\frac{1-p}{2n}$, the variance of the unscaled mask over $p$: the $1/p$ of the rescaling dropped).
     """
     _keep(p)
     if n < 1:
@@ -253,8 +261,10 @@ def last_layer_coefficient(n: int, p: float, variant: str = "paper") -> float:
         expr = var
     elif variant == "swapped":
         expr = 1 / var / (2 * n)
+    elif variant == "no-1/p":
+        expr = var * q / (2 * n)
     else:
-        raise InputError(f"unknown variant {variant!r}; use paper, no-1/2n or swapped")
+        raise InputError(f"unknown variant {variant!r}; use paper, no-1/2n, swapped or no-1/p")
     if p == 1.0 and variant == "swapped":
         raise InputError("the swapped coefficient is infinite at p = 1")
     return float(expr.subs(q, p))
