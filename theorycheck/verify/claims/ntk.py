@@ -77,12 +77,12 @@ class InitLimitParams(Params):
     dim: int = 16
     points: int = 32
     sw: float = 1.4142135623730951
-    sb: float = 0.0
+    sb: float = 0.25
     #: law of the relative error in the width (``t`` = width)
     predicted_rate: str = "1/sqrt(t)"
     slope_tol: float = 0.1
     #: allowed |mean of n e^2 / V - 1| (V: the exact one-hidden-layer fluctuation constant)
-    constant_tol: float = 0.15
+    constant_tol: float = 0.1
     data_seed: int = 0
 
     @classmethod
@@ -112,14 +112,15 @@ class InitLimit(Claim):
     $n\,\mathbb E\|\hat\Theta - \Theta\|_F^2 = \sum_{a,b}\mathrm{Var}\,T(x_a,x_b)$ exactly at every width (derived;
     :func:`theorycheck.theory.kernels.relu_ntk_unit_variance` computes it from arc-cosine moments of degrees 0, 1, 2).
 
-    **Measurement.** One hidden ReLU layer, $\sigma_w = \sqrt2$, $\sigma_b = 0$ (no biases), 32 points on the
-    sphere $|x|^2 = d = 16$ with a colinear ($\theta = 0$) and an antipodal ($\theta = \pi$) pair; per (seed,
-    width) an independent network and its
+    **Measurement.** One hidden ReLU layer, $\sigma_w = \sqrt2$, $\sigma_b = 0.25$, 32 points on the sphere
+    $|x|^2 = d = 16$ with a colinear and an antipodal pair; per (seed, width) an independent network and its
     empirical NTK by the layer-by-layer formula; $e(n) = \|\hat\Theta_n - \Theta\|_F/\|\Theta\|_F$.
 
     **Checks.** (1, key) the per-seed log-log slope of $e(n)$ over the widths equals the exponent of
     ``predicted_rate`` ($n^{-1/2}$: $-0.5$) within 0.1 (mean over seeds); (2) the fluctuation constant: the
-    per-seed average over widths of $n e(n)^2/V$, $V = \sum\mathrm{Var}\,T/\|\Theta\|_F^2$, has mean 1 within 0.15.
+    per-seed average over widths of $n e(n)^2/V$, $V = \sum\mathrm{Var}\,T/\|\Theta\|_F^2$, has mean 1 within 0.1
+    (measured interval of the mean about $\pm0.03$; a constant off by 16-18%, such as $\mathbb E[T^2]$ in place of
+    $\mathrm{Var}\,T$ or $\mathbb E[v^4] = 1$, is rejected).
     Certificates: Price's theorem ($\partial_s\mathbb E[\phi\phi] = \mathbb E[\phi'\phi']$) in sympy, and the
     recursion against the sympy closed form on the data.
     **Why d = 16 and 96 seeds**: $n e^2/V$ is a quadratic form of a nearly Gaussian matrix with few effective
@@ -127,11 +128,9 @@ class InitLimit(Claim):
     over 4 widths and 96 seeds the interval of the mean is about $\pm0.05$.
 
     **Controls.** (a, near miss) the relative fluctuation constant of the empirical *NNGP* kernel,
-    $\sum\mathrm{Var}(\sigma_w^2\phi\phi')/\|\Sigma\|_F^2$, in place of the NTK's (1.44x larger here: the NTK
+    $\sum\mathrm{Var}(\sigma_w^2\phi\phi)/\|\Sigma\|_F^2$, in place of the NTK's (1.36x larger here: the NTK
     averages the readout and the input-layer terms); (b) the $1/n$ law (slope $-1$); (c) the NNGP kernel in
-    place of the NTK (the error does not decay). (Treating the readout weight's square as its mean,
-    $\mathbb E[v^4] = 1$, changes $V$ by only 1.16x here: too close to the noise for a control that must be
-    rejected on every seed block.)
+    place of the NTK (the error does not decay).
     """
 
     id = "ntk.init-limit"
@@ -294,8 +293,6 @@ def _ntk_step(params: _TrainingParams, X_train: np.ndarray, activation: str, sw:
 class ConstancyParams(_TrainingParams):
     relu_sw: float = 1.4142135623730951
     erf_sw: float = 1.5
-    #: the smooth (erf) activation's law of the relative NTK change in the width (t = width)
-    predicted_rate: str = "1/t"
     tol: float = 0.15
 
     @classmethod
@@ -306,7 +303,6 @@ class ConstancyParams(_TrainingParams):
         self._validate_training()
         if self.relu_sw <= 0 or self.erf_sw <= 0 or self.tol <= 0:
             raise InputError("relu_sw, erf_sw and tol must be positive")
-        predicted_law(self.predicted_rate)
 
 
 @register
@@ -329,8 +325,9 @@ class Constancy(Claim):
     training and test points.
 
     **Checks** (per-seed log-log slopes of $d(n)$, quantifier ``mean``): (1, key) slope $\le -0.45$ for both
-    activations (the $n^{-1/2}$ bound, with 0.05 slack); (2) erf: slope equals the exponent of
-    ``predicted_rate`` ($1/n$) within 0.15; (3) ReLU: slope $\ge -1 + 0.15$ (slower than the smooth law).
+    activations (the $n^{-1/2}$ bound, with 0.05 slack); (2) erf: slope equals the smooth-activation exponent
+    $-1$ within 0.15; (3) ReLU: slope $\ge -1 + 0.15$ (slower than the smooth law). The key check is a bound,
+    not a rate law, so the claim declares no ``predicted_rate``.
     **Width range.** At 128..2048 the erf slope is $-0.93$ (higher-order terms); 256..4096 gives $-1.02$ and
     256..16384 $-0.995$ (measured, 24 seeds, per-seed spread 0.09-0.15).
 
@@ -354,10 +351,8 @@ class Constancy(Claim):
 
     def predict(self, params: ConstancyParams, data) -> dict[str, Any]:
         erf_lo, erf_hi = theory.ntk_change_exponent("erf")
-        relu_lo, relu_hi = theory.ntk_change_exponent("relu")
-        return {"bound": theory.NTK_CHANGE_BOUND_EXPONENT,
-                "erf": _law_exponent(params.predicted_rate, params.widths), "erf_range": (erf_lo, erf_hi),
-                "relu_range": (relu_lo, relu_hi),
+        relu_lo, _ = theory.ntk_change_exponent("relu")
+        return {"bound": theory.NTK_CHANGE_BOUND_EXPONENT, "erf": 0.5 * (erf_lo + erf_hi), "relu_lo": relu_lo,
                 "eta_relu": _ntk_step(params, data["X_train"], "relu", params.relu_sw),
                 "eta_erf": _ntk_step(params, data["X_train"], "erf", params.erf_sw)}
 
@@ -380,13 +375,13 @@ class Constancy(Claim):
 
     def checks(self, params, data, prediction, trajectory) -> list[CheckResult]:
         bound = prediction["bound"] + 0.05
-        relu_lo = prediction["relu_range"][0] + params.tol
+        relu_lo = prediction["relu_lo"] + params.tol
         return [
             exponent_at_most("relu: relative NTK change vs width (bound n^-1/2)", self._slopes(params, trajectory, "relu"),
                              bound, curve=self._curve(params, trajectory, "relu", prediction["bound"])),
             exponent_at_most("erf: relative NTK change vs width (bound n^-1/2)", self._slopes(params, trajectory, "erf"),
                              bound),
-            exponent_equals("erf: relative NTK change ~ predicted law", self._slopes(params, trajectory, "erf"),
+            exponent_equals("erf: relative NTK change ~ smooth-activation law", self._slopes(params, trajectory, "erf"),
                             prediction["erf"], params.tol,
                             curve=self._curve(params, trajectory, "erf", prediction["erf"])),
             exponent_at_least("relu: slower than the smooth law", self._slopes(params, trajectory, "relu"), relu_lo),
