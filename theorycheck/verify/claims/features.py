@@ -42,8 +42,8 @@ class MoreIsBetterParams(Params):
 
     @classmethod
     def full(cls) -> "MoreIsBetterParams":
-        return cls(modes=4000, n=256, k=256, features=(8, 16, 32, 64, 128, 192, 256, 320, 512, 1024, 2048, 4096),
-                   samples=(16, 32, 64, 128, 192, 256, 320, 512, 1024, 2048), krr_samples=(64, 256, 1024))
+        return cls(modes=2000, n=256, k=256, features=(16, 32, 64, 128, 192, 256, 320, 512, 1024, 2048),
+                   samples=(16, 32, 64, 128, 192, 256, 320, 512, 1024), krr_samples=(64, 256, 1024))
 
     @property
     def ridges(self) -> np.ndarray:

@@ -199,7 +199,7 @@ class OptimisticSampleSizeParams(Params):
 
     @classmethod
     def full(cls) -> "OptimisticSampleSizeParams":
-        return cls(teacher_units=2, width=12, samples=(3, 4, 6, 8, 10, 12, 16, 24, 32, 48), steps=12000)
+        return cls(teacher_units=2, width=12, samples=(3, 4, 6, 8, 10, 12, 16, 24, 32, 48), steps=8000)
 
     def validate(self) -> None:
         if self.dim < 1 or self.teacher_units < 1 or self.width < self.teacher_units:

@@ -73,7 +73,7 @@ class CoordCheckParams(Params):
 
     @classmethod
     def full(cls) -> "CoordCheckParams":
-        return cls(widths=(128, 256, 512, 1024, 2048, 4096), points=64, steps=5)
+        return cls(widths=(128, 256, 512, 1024, 2048), steps=5)
 
     def validate(self) -> None:
         _check_names(self.parametrizations)
@@ -222,7 +222,7 @@ class LrTransferParams(Params):
 
     @classmethod
     def full(cls) -> "LrTransferParams":
-        return cls(widths=(32, 64, 128, 256, 512, 1024), batch=32, steps=200, log2_lr_grid=(-8.0, 0.5, 0.5))
+        return cls(widths=(32, 64, 128, 256, 512, 1024), steps=150, log2_lr_grid=(-8.0, 0.5, 0.5))
 
     @property
     def lrs(self) -> np.ndarray:
@@ -384,8 +384,7 @@ class SuperConsistencyParams(Params):
 
     @classmethod
     def full(cls) -> "SuperConsistencyParams":
-        return cls(widths=(64, 128, 256, 512, 1024, 2048), points=128, steps=400, checkpoints=(0, 10, 50, 200, 400),
-                   power_iterations=20)
+        return cls(points=64, steps=200, checkpoints=(0, 20, 50, 200), power_iterations=20)
 
     def validate(self) -> None:
         _check_widths(self.widths)
