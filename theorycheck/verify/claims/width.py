@@ -372,7 +372,7 @@ class SuperConsistencyParams(Params):
     widths: tuple[int, ...] = (64, 128, 256, 512, 1024)
     hidden_layers: int = 1
     dim: int = 16
-    points: int = 32
+    points: int = 64
     steps: int = 60
     checkpoints: tuple[int, ...] = (0, 20, 60)
     #: eta = lr_factor / (sharpness at init at the base width, median over seeds)
@@ -380,11 +380,13 @@ class SuperConsistencyParams(Params):
     power_iterations: int = 15
     #: allowed |slope| of muP's relative sharpening in width
     tol: float = 0.2
+    #: relative sharpenings below this are censored to it (NTP's vanish at large width and may round negative)
+    sharpening_floor: float = 1e-3
     data_seed: int = 0
 
     @classmethod
     def full(cls) -> "SuperConsistencyParams":
-        return cls(points=64, steps=200, checkpoints=(0, 20, 50, 200), power_iterations=20)
+        return cls(steps=200, checkpoints=(0, 20, 50, 200), power_iterations=20)
 
     def validate(self) -> None:
         _check_widths(self.widths)
@@ -393,8 +395,9 @@ class SuperConsistencyParams(Params):
         if sorted(self.checkpoints) != list(self.checkpoints) or self.checkpoints[0] != 0 or \
                 self.checkpoints[-1] != self.steps:
             raise InputError(f"checkpoints must increase from 0 to steps={self.steps}, got {self.checkpoints}")
-        if not 0 < self.lr_factor < 2 or self.tol <= 0:
-            raise InputError(f"lr_factor must be in (0, 2) and tol positive, got {self.lr_factor}, {self.tol}")
+        if not 0 < self.lr_factor < 2 or self.tol <= 0 or self.sharpening_floor <= 0:
+            raise InputError(f"lr_factor must be in (0, 2), tol and sharpening_floor positive; got {self.lr_factor}, "
+                             f"{self.tol}, {self.sharpening_floor}")
 
 
 @register
@@ -411,17 +414,20 @@ class SuperConsistency(Claim):
     ``ntk.constancy``).
 
     **Measurement.** One hidden ReLU layer without biases, widths 64..1024, base width 64 (where muP and NTP
-    coincide), 32 points of a tanh teacher ($d = 16$), full-batch GD on the centered loss
+    coincide), 64 points of a tanh teacher ($d = 16$), full-batch GD on the centered loss
     $\frac12\,\mathrm{mean}(f - f_0 - y)^2$ with $\eta = 1/\lambda(0)$ at the base width, 60 steps; sharpness
     $\lambda$ = top eigenvalue of the lr-preconditioned Hessian (GD is stable iff $\eta\lambda < 2$) by 15 power
-    iterations of Hessian-vector products (double backward) at steps 0, 20, 60. (From base width 32 the
+    iterations of Hessian-vector products (double backward) at steps 0, 20, 60. NTP's sharpening at width 512-1024
+    is 0.2-0.4% and can round below 0; sharpenings are censored at 0.1%, which can only flatten its slope. (From base width 32 the
     width-32 runs fluctuate enough to tilt one seed's muP slope to 0.21.)
     **Not tested here**: that the sharpness reaches $2/\eta$ (edge of stability). One-hidden-layer networks on
     this task interpolate first (measured $\eta\lambda(T)/2 = 0.5$-$0.6$; at $\eta\lambda(0) = 1.6$ some widths
     touch $2/\eta$ and oscillate, which makes the sharpening ill-defined).
 
-    **Checks** (per-seed log-log slopes in width, quantifier ``mean``: at the base width 64 single runs fluctuate
-    enough to tilt a seed's slope by up to 0.3, so the exponent is judged on its mean over 9 seeds):
+    **Checks** (per-seed log-log slopes in width, quantifier ``typical``: at the base width 64 single runs
+    fluctuate enough to tilt a seed's slope by up to 0.3, and such outliers widen a $t$ interval of the mean past
+    the tolerance on some seed blocks; the order-statistic interval of the median over 9 seeds ignores one on
+    each side):
     (1, key) the muP sharpening's slope is 0 within 0.2 (per-seed slopes measured $-0.13..0.29$, means
     $0.01$-$0.03$); (2) the NTP sharpening's slope is at most $-0.45$ (measured $-0.74..-1.18$). **Controls**: (a, near miss) muP's sharpening decays like the
     kernel regime's $n^{-1/2}$; (b) NTP is super-consistent too (slope 0).
@@ -465,9 +471,10 @@ class SuperConsistency(Claim):
             final[f"{name}/loss"] = np.stack([r["loss"] for r in runs], axis=1)
         return Trajectory(steps=np.asarray(params.checkpoints), final=final, device=str(device))
 
-    def _sharpening(self, trajectory, name: str) -> np.ndarray:
+    def _sharpening(self, params, trajectory, name: str) -> np.ndarray:
+        """lambda(T)/lambda(0) - 1, censored below at ``sharpening_floor`` (which can only flatten a decaying slope)."""
         lam = trajectory.final[f"{name}/sharpness"]
-        return lam[:, :, -1] / lam[:, :, 0] - 1.0
+        return np.maximum(lam[:, :, -1] / lam[:, :, 0] - 1.0, params.sharpening_floor)
 
     def _trajectory_curve(self, params, trajectory, name: str) -> Curve:
         """Sharpness times eta/2 against the step, one series per width (median over seeds)."""
@@ -480,24 +487,24 @@ class SuperConsistency(Claim):
 
     def checks(self, params, data, prediction, trajectory) -> list[CheckResult]:
         widths = np.asarray(params.widths, float)
-        mup, ntp = self._sharpening(trajectory, "mup"), self._sharpening(trajectory, "ntp")
+        mup, ntp = self._sharpening(params, trajectory, "mup"), self._sharpening(params, trajectory, "ntp")
         mup_curve = exponent_curve(widths, mup, prediction["mup"], xlabel="width $n$",
                                    ylabel=r"relative sharpening $\lambda(T)/\lambda(0) - 1$",
                                    extra={"ntp": ntp})
         return [
             exponent_equals("mup: relative sharpening vs width", slopes(widths, mup), prediction["mup"], params.tol,
-                            curve=mup_curve),
+                            quantifier="typical", curve=mup_curve),
             exponent_at_most("ntp: relative sharpening vs width", slopes(widths, ntp), prediction["ntp_bound"],
-                             curve=self._trajectory_curve(params, trajectory, "ntp")),
+                             quantifier="typical", curve=self._trajectory_curve(params, trajectory, "ntp")),
         ]
 
     def controls(self, params, data, prediction, trajectory) -> list[CheckResult]:
         widths = np.asarray(params.widths, float)
         return [
             exponent_equals("mup: sharpening decays like the kernel regime, width^-1/2",
-                            slopes(widths, self._sharpening(trajectory, "mup")), -0.5, params.tol),
+                            slopes(widths, self._sharpening(params, trajectory, "mup")), -0.5, params.tol, quantifier="typical"),
             exponent_equals("ntp: super-consistent too (width-independent sharpening)",
-                            slopes(widths, self._sharpening(trajectory, "ntp")), 0.0, params.tol),
+                            slopes(widths, self._sharpening(params, trajectory, "ntp")), 0.0, params.tol, quantifier="typical"),
         ]
 
     def observations(self, params, data, prediction, trajectory) -> dict[str, float]:
