@@ -426,8 +426,8 @@ class SuperConsistency(Claim):
 
     **Checks** (per-seed log-log slopes in width, quantifier ``typical``: at the base width 64 single runs
     fluctuate enough to tilt a seed's slope by up to 0.3, and such outliers widen a $t$ interval of the mean past
-    the tolerance on some seed blocks; the order-statistic interval of the median over 9 seeds ignores one on
-    each side):
+    the tolerance on some seed blocks; the order-statistic interval of the median over 15 seeds ignores three
+    on each side):
     (1, key) the muP sharpening's slope is 0 within 0.2 (per-seed slopes measured $-0.13..0.29$, means
     $0.01$-$0.03$); (2) the NTP sharpening's slope is at most $-0.45$ (measured $-0.74..-1.18$). **Controls**: (a, near miss) muP's sharpening decays like the
     kernel regime's $n^{-1/2}$; (b) NTP is super-consistent too (slope 0).
@@ -441,7 +441,7 @@ class SuperConsistency(Claim):
                       "muP and decays at least like width^-1/2 under NTP (Noci et al. 2024; exponents derived).")
     source = NOCI
     Params = SuperConsistencyParams
-    default_seeds = 9
+    default_seeds = 15
 
     def make_data(self, params: SuperConsistencyParams, seeds: Sequence[int]) -> dict[str, np.ndarray]:
         rng = np.random.default_rng([params.data_seed, 23])
