@@ -424,10 +424,9 @@ class SuperConsistency(Claim):
     this task interpolate first (measured $\eta\lambda(T)/2 = 0.5$-$0.6$; at $\eta\lambda(0) = 1.6$ some widths
     touch $2/\eta$ and oscillate, which makes the sharpening ill-defined).
 
-    **Checks** (per-seed log-log slopes in width, quantifier ``typical``: at the base width 64 single runs
-    fluctuate enough to tilt a seed's slope by up to 0.3, and such outliers widen a $t$ interval of the mean past
-    the tolerance on some seed blocks; the order-statistic interval of the median over 15 seeds ignores three
-    on each side):
+    **Checks** (per-seed log-log slopes in width, quantifier ``mean`` over 15 seeds: at the base width 64
+    single runs fluctuate enough to tilt a seed's slope by up to $\pm0.3$; with 9 seeds the interval of the mean
+    or of the median reached past 0.2 on some seed blocks, with 15 the $t$ interval is about $\pm0.07$):
     (1, key) the muP sharpening's slope is 0 within 0.2 (per-seed slopes measured $-0.13..0.29$, means
     $0.01$-$0.03$); (2) the NTP sharpening's slope is at most $-0.45$ (measured $-0.74..-1.18$). **Controls**: (a, near miss) muP's sharpening decays like the
     kernel regime's $n^{-1/2}$; (b) NTP is super-consistent too (slope 0).
@@ -493,18 +492,18 @@ class SuperConsistency(Claim):
                                    extra={"ntp": ntp})
         return [
             exponent_equals("mup: relative sharpening vs width", slopes(widths, mup), prediction["mup"], params.tol,
-                            quantifier="typical", curve=mup_curve),
+                            curve=mup_curve),
             exponent_at_most("ntp: relative sharpening vs width", slopes(widths, ntp), prediction["ntp_bound"],
-                             quantifier="typical", curve=self._trajectory_curve(params, trajectory, "ntp")),
+                             curve=self._trajectory_curve(params, trajectory, "ntp")),
         ]
 
     def controls(self, params, data, prediction, trajectory) -> list[CheckResult]:
         widths = np.asarray(params.widths, float)
         return [
             exponent_equals("mup: sharpening decays like the kernel regime, width^-1/2",
-                            slopes(widths, self._sharpening(params, trajectory, "mup")), -0.5, params.tol, quantifier="typical"),
+                            slopes(widths, self._sharpening(params, trajectory, "mup")), -0.5, params.tol),
             exponent_equals("ntp: super-consistent too (width-independent sharpening)",
-                            slopes(widths, self._sharpening(params, trajectory, "ntp")), 0.0, params.tol, quantifier="typical"),
+                            slopes(widths, self._sharpening(params, trajectory, "ntp")), 0.0, params.tol),
         ]
 
     def observations(self, params, data, prediction, trajectory) -> dict[str, float]:
