@@ -4,7 +4,7 @@ tangent ranks, each against a slow exact computation on a small case."""
 import numpy as np
 import pytest
 import torch
-from torch.func import functional_call, jacrev
+from torch.func import jacrev
 
 from theorycheck.errors import InputError
 from theorycheck.numerics import wide
