@@ -125,7 +125,7 @@ class InitLimit(Claim):
     recursion against the sympy closed form on the data.
     **Why d = 16 and 96 seeds**: $n e^2/V$ is a quadratic form of a nearly Gaussian matrix with few effective
     degrees of freedom; measured per-seed relative spread 0.64 at $d = 4$, 0.35 at $d = 16$, $N = 32$; averaged
-    over 4 widths and 96 seeds the interval of the mean is about $\pm0.05$.
+    over 4 widths and 96 seeds the interval of the mean is about $\pm0.03$.
 
     **Controls.** (a, near miss) the relative fluctuation constant of the empirical *NNGP* kernel,
     $\sum\mathrm{Var}(\sigma_w^2\phi\phi)/\|\Sigma\|_F^2$, in place of the NTK's (1.36x larger here: the NTK
