@@ -373,15 +373,16 @@ def top_eigenvalue(loss: BatchedLoss | HessianOperator, theta: torch.Tensor | No
                    method: str = "lanczos", tol: float = 1e-8, iters: int = 100,
                    v0: torch.Tensor | None = None, generator: torch.Generator | None = None) -> EigenEstimate:
     """Sharpness $\\lambda_{\\max}(\\nabla^2 L_b)$ per row by ``method``: 'lanczos' (default), 'power'
-    (largest modulus: equal to $\\lambda_{\\max}$ when it dominates the negative end), 'eigsh' or 'dense'."""
+    (largest modulus: equal to $\\lambda_{\\max}$ when it dominates the negative end), 'eigsh' or 'dense'.
+    ``values`` has shape (B,) whatever the method."""
     if method == "lanczos":
-        return lanczos(loss, theta, k=1, steps=iters, tol=tol, v0=v0, generator=generator, ends="top")[0]
+        return _one_per_row(lanczos(loss, theta, k=1, steps=iters, tol=tol, v0=v0, generator=generator, ends="top")[0])
     if method == "power":
         return power_iteration(loss, theta, iters=iters, tol=tol, v0=v0, generator=generator)
     if method == "eigsh":
-        return eigsh(loss, theta, k=1, which="LA", tol=tol, v0=v0)
+        return _one_per_row(eigsh(loss, theta, k=1, which="LA", tol=tol, v0=v0))
     if method == "dense":
-        return _dense_extreme(loss, theta, top=True)
+        return _one_per_row(_dense_extreme(loss, theta, top=True))
     raise InputError(f"method must be one of lanczos, power, eigsh, dense; got {method!r}")
 
 
@@ -391,13 +392,14 @@ def bottom_eigenvalue(loss: BatchedLoss | HessianOperator, theta: torch.Tensor |
     r"""Most negative (smallest) Hessian eigenvalue per row: 'lanczos' (default), 'eigsh', 'dense', or
     'power' — power iteration on the shifted operator $\sigma I - H$ with $\sigma$ an upper bound on
     $\lambda_{\max}$ (the Lanczos top value plus its residual), so its dominant eigenvalue is
-    $\sigma - \lambda_{\min}$."""
+    $\sigma - \lambda_{\min}$. ``values`` has shape (B,) whatever the method."""
     if method == "lanczos":
-        return lanczos(loss, theta, k=1, steps=iters, tol=tol, v0=v0, generator=generator, ends="bottom")[1]
+        return _one_per_row(lanczos(loss, theta, k=1, steps=iters, tol=tol, v0=v0, generator=generator,
+                                    ends="bottom")[1])
     if method == "eigsh":
-        return eigsh(loss, theta, k=1, which="SA", tol=tol, v0=v0)
+        return _one_per_row(eigsh(loss, theta, k=1, which="SA", tol=tol, v0=v0))
     if method == "dense":
-        return _dense_extreme(loss, theta, top=False)
+        return _one_per_row(_dense_extreme(loss, theta, top=False))
     if method == "power":
         op = _operator(loss, theta)
         top = lanczos(op, k=1, steps=min(30, op.shape[1]), tol=1e-6, generator=generator, ends="top", vectors=False)[0]
@@ -408,6 +410,12 @@ def bottom_eigenvalue(loss: BatchedLoss | HessianOperator, theta: torch.Tensor |
         est.matvecs += top.matvecs
         return est
     raise InputError(f"method must be one of lanczos, power, eigsh, dense; got {method!r}")
+
+
+def _one_per_row(est: EigenEstimate) -> EigenEstimate:
+    """The estimate with ``values`` (B, 1) reshaped to (B,)."""
+    est.values = est.values.reshape(est.values.shape[0])
+    return est
 
 
 class _Shifted:

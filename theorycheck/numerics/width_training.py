@@ -9,7 +9,7 @@ sharpness along full-batch GD (torch, float64; networks from :mod:`theorycheck.n
   mini-batches for every learning rate (common random numbers); returns the final test loss.
 * :func:`sharpness_trajectory` — full-batch GD with the top eigenvalue of the learning-rate-preconditioned
   Hessian $\Gamma^{1/2}H\Gamma^{1/2}$ ($\Gamma$ = per-layer lr factors; GD with base step $\eta$ is stable iff
-  $\eta\lambda_{\max} < 2$) at checkpoints, by :func:`_sharpness_by_hvp_power_iteration`.
+  $\eta\lambda_{\max} < 2$) at checkpoints, by :func:`preconditioned_sharpness`.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import numpy as np
 import torch
 
 from theorycheck.errors import InputError
+from theorycheck.numerics.curvature import flat_closure, top_eigenvalue
 from theorycheck.numerics.wide import Network, Scaling, forward, gradients, init_network, sgd_step
 
 
@@ -78,43 +79,27 @@ def lr_sweep(X_train: torch.Tensor, y_train: torch.Tensor, X_test: torch.Tensor,
     return loss.reshape(S, K).cpu().numpy()
 
 
-def _loss(net: Network, weights: list[torch.Tensor], X: torch.Tensor, y: torch.Tensor,
-          f0: torch.Tensor) -> torch.Tensor:
-    """Sum over the batch of networks of the centered mean-squared loss (each network's Hessian is its own block)."""
-    probe = Network(net.scaling, net.activation, weights, [])
-    f, _, _ = forward(probe, X)
-    return 0.5 * torch.mean((f - f0 - y) ** 2, dim=1).sum()
-
-
-def _sharpness_by_hvp_power_iteration(net: Network, X: torch.Tensor, y: torch.Tensor, f0: torch.Tensor,
-                                      iterations: int, generator: torch.Generator) -> torch.Tensor:
-    r"""Top eigenvalue of $\Gamma^{1/2}H\Gamma^{1/2}$ per network (B,), $H$ the Hessian of the loss in the raw
-    weights, by power iteration on Hessian-vector products (double backward). Networks without biases only.
-    (A minimal private helper for the super-consistency claim; a shared curvature engine may replace it.)"""
+def preconditioned_sharpness(net: Network, X: torch.Tensor, y: torch.Tensor, f0: torch.Tensor,
+                             generator: torch.Generator, tol: float = 1e-6, steps: int = 60) -> torch.Tensor:
+    r"""Top eigenvalue of $\Gamma^{1/2}H\Gamma^{1/2}$ per network (B,), $H$ the Hessian of the centered loss in
+    the raw weights and $\Gamma$ the per-layer learning-rate factors: the Hessian in the coordinates
+    $u = \Gamma^{-1/2}w$, in which GD has one step size (so $\eta\lambda_{\max} < 2$ is the stability edge).
+    Batched Lanczos on double-backward HVPs (:mod:`theorycheck.numerics.curvature`). Networks without biases."""
     if net.scaling.has_bias:
-        raise InputError("the sharpness helper handles networks without biases")
-    weights = [w.detach().clone().requires_grad_(True) for w in net.weights]
+        raise InputError("the sharpness of a parametrization is computed for networks without biases")
     root = [float(g) ** 0.5 for g in net.scaling.lr]
-    grads = torch.autograd.grad(_loss(net, weights, X, y, f0), weights, create_graph=True)
-    v = [torch.randn(w.shape, generator=generator, dtype=w.dtype).to(w.device) for w in weights]
 
-    def normalize(vs):
-        norm = torch.sqrt(sum(torch.sum(u.reshape(u.shape[0], -1) ** 2, dim=1) for u in vs))
-        return [u / norm.reshape(-1, *([1] * (u.ndim - 1))) for u in vs]
+    def loss_in_u(us: list[torch.Tensor]) -> torch.Tensor:
+        probe = Network(net.scaling, net.activation, [r * u for r, u in zip(root, us)], [])
+        f, _, _ = forward(probe, X)
+        return 0.5 * torch.mean((f - f0 - y) ** 2, dim=1)
 
-    v = normalize(v)
-    value = torch.zeros(net.batch, dtype=X.dtype, device=X.device)
-    for _ in range(iterations):
-        dot = sum(torch.sum(g * (r * u)) for g, r, u in zip(grads, root, v))
-        hv = torch.autograd.grad(dot, weights, retain_graph=True)
-        hv = [r * h for r, h in zip(root, hv)]
-        value = sum(torch.sum((u * h).reshape(u.shape[0], -1), dim=1) for u, h in zip(v, hv))
-        v = normalize(hv)
-    return value.detach()
+    loss, theta = flat_closure(loss_in_u, [w.detach() / r for w, r in zip(net.weights, root)])
+    return top_eigenvalue(loss, theta, method="lanczos", tol=tol, iters=steps, generator=generator).values
 
 
 def sharpness_trajectory(X: torch.Tensor, y: torch.Tensor, scaling: Scaling, seeds: Sequence[int], *, lr: float,
-                         steps: int, checkpoints: Sequence[int], iterations: int = 20, activation: str = "relu",
+                         steps: int, checkpoints: Sequence[int], tol: float = 1e-7, activation: str = "relu",
                          stream: int = 0) -> dict[str, np.ndarray]:
     r"""Full-batch GD on the centered loss $\frac12\,\mathrm{mean}(f - f_0 - y)^2$; at each checkpoint the sharpness
     (S, C) and the loss (S, C)."""
@@ -129,7 +114,7 @@ def sharpness_trajectory(X: torch.Tensor, y: torch.Tensor, scaling: Scaling, see
     sharp, losses = [], []
     for t in range(steps + 1):
         if t in wanted:
-            sharp.append(_sharpness_by_hvp_power_iteration(net, X, y, f0, iterations, gen))
+            sharp.append(preconditioned_sharpness(net, X, y, f0, gen, tol))
             f, _, _ = forward(net, X)
             losses.append(0.5 * torch.mean((f - f0 - y) ** 2, dim=1))
         if t == steps:

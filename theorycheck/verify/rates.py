@@ -168,7 +168,7 @@ def exponent_check(name: str, x: np.ndarray, y: np.ndarray, predicted: float, to
     slopes = np.array([log_slope(x, row) if np.all(row > 0) else np.nan for row in y])
     curve = Curve(x, y, xlabel=xlabel, ylabel=ylabel, logx=True, logy=True,
                   predicted=np.median(y[:, 0]) * (x / x[0]) ** predicted, predicted_label=f"slope {predicted:g}")
-    return seed_check(f"{name}: |slope - ({predicted:.3g})|", np.abs(slopes - predicted), tolerance, "<=",
+    return seed_check(f"{name}: |slope - ({predicted + 0.0:.3g})|", np.abs(slopes - predicted), tolerance, "<=",
                       quantifier=quantifier, curve=curve, labels=labels)
 
 
