@@ -19,6 +19,14 @@ class P(Params):
     alphas: tuple[float, ...] = (0.1, 1.0)
 
 
+def test_string_tuples_are_stripped():
+    @dataclass(frozen=True)
+    class Names(Params):
+        names: tuple[str, ...] = ("sp",)
+
+    assert Names().with_overrides({"names": "(sp, mup)"}).names == ("sp", "mup")
+
+
 def test_overrides_are_typed():
     p = P().with_overrides({"n": "7", "lr": "1e-3", "flag": "true", "alphas": "0.5,2", "loss": "exp"})
     assert (p.n, p.lr, p.flag, p.alphas, p.loss) == (7, 1e-3, True, (0.5, 2.0), "exp")

@@ -235,7 +235,7 @@ def coerce(key: str, raw: Any, hint: Any) -> Any:
     origin = typing.get_origin(hint)
     if origin is tuple:
         (inner, *_rest) = typing.get_args(hint)
-        items = raw if isinstance(raw, (list, tuple)) else [s for s in str(raw).strip("()[] ").split(",") if s.strip()]
+        items = raw if isinstance(raw, (list, tuple)) else [s.strip() for s in str(raw).strip("()[] ").split(",") if s.strip()]
         return tuple(coerce(key, item, inner) for item in items)
     try:
         if hint is bool:
