@@ -1,4 +1,4 @@
-"""Every claim in the built-in catalog ships what DESIGN.md asks of it."""
+"""Every claim in the built-in catalog ships what docs/writing-claims.md asks of it."""
 
 import dataclasses
 

@@ -40,7 +40,7 @@ def test_more_is_better_figures_show_predicted_and_measured_risk_across_features
 
 
 def test_kernel_regression_raw_seed_mean_stays_far_from_kernel_regression(quick_run):
-    """The trap of the sheet: averaging trained nets over seeds does not approach kernel regression."""
+    """A known trap: averaging trained nets over seeds does not approach kernel regression."""
     result = quick_run(CATALOG["ntk.kernel-regression"])
     assert result.observations["raw seed-mean of f_T vs NTK regression at the largest width (trap)"] > 0.15
     assert result.observations["median deviation, n=4096"] < 0.1

@@ -229,7 +229,7 @@ def test_gd_predictor_limits():
 # eigenlearning and the random-feature risk
 
 def test_eigenlearning_reproduces_published_numbers():
-    """THEORY-kernels B6 (transcribing the authors' theory.py): n = 64, 256 at ridge 1e-4 and 1."""
+    """Published eigenlearning values (transcribing the authors' theory.py): n = 64, 256 at ridge 1e-4 and 1."""
     lam, v = K.power_law_task(2000, 1.5, 1.5)
     assert K.eigenlearning(lam, v, 64, 1e-4, 0.01).test_mse == pytest.approx(0.170, abs=6e-4)
     assert K.eigenlearning(lam, v, 256, 1e-4, 0.01).test_mse == pytest.approx(0.0809, abs=6e-4)
@@ -262,7 +262,7 @@ def test_risk_inputs_are_validated():
 # abc exponents and model ranks
 
 def test_abc_exponents_reproduce_the_measured_table():
-    """THEORY-kernels A2/B3 (two hidden layers): Delta h^L at step 1 and Delta f."""
+    """Measured reference values (two hidden layers): Delta h^L at step 1 and Delta f."""
     expected = {"sp": (0.5, 1.0), "sp-lr/n": (-0.5, 0.0), "ntp": (-0.5, 0.0), "mup": (0.0, 0.0)}
     for name, (feat, out) in expected.items():
         p = W.parametrization(name)

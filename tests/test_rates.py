@@ -50,7 +50,7 @@ def test_nested_law_is_reported_as_ambiguous():
 
 
 def test_slow_laws_on_a_short_noisy_window_are_ambiguous():
-    # one decade, 5% noise: 1/log t and a small power law cannot be told apart (THEORY.md warns of this)
+    # one decade, 5% noise: 1/log t and a small power law cannot be told apart (a known trap of slow laws)
     t = log_spaced_steps(10**4, 10, start=10**3).astype(float)
     sel = select_law(t, _noisy(0.5 / np.log(t), 1, level=0.05), ["1/log t", "t^-p"])
     assert not sel.decided

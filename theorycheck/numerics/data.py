@@ -4,7 +4,7 @@ Every generator draws each seed's data with its own CPU ``torch.Generator`` seed
 seed (so the data do not depend on the device or on the other seeds in the batch), in float64,
 then moves the batch to ``device``. Leading axis = seed.
 
-Separable data (THEORY.md, section 1, "What simulations look like"): fixed-step GD shows its
+Separable data (see ``theorycheck.verify.claims.separable``): fixed-step GD shows its
 asymptotic $1/\log t$ regime only when the non-support points are well away from the margin
 (a point with normalized margin $r > 1$ relative to the SVM margin is forgotten like $t^{-r}$;
 with $r \approx 1$ it pollutes the direction for decades). :func:`separable_binary` therefore

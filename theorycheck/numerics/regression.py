@@ -1,6 +1,6 @@
 r"""Underdetermined regression data: Gaussian design, sparse planted vector, deterministic in the seed.
 
-For the implicit-regularizer claims (THEORY.md section 2): $X \in \mathbb R^{n\times d}$ with
+For the implicit-regularizer claims (``theorycheck.verify.claims.regularizers``): $X \in \mathbb R^{n\times d}$ with
 i.i.d. $N(0, 1)$ entries and $n < d$, a sparse planted $w^\star$ and noiseless labels
 $y = X w^\star$. With $n < d$ a Gaussian $X$ has full row rank almost surely, so every $y$ is
 interpolated by a $(d - n)$-dimensional affine family, and the claims ask which member gradient
@@ -56,7 +56,7 @@ def sparse_regression(
     r"""Gaussian design $X_{ij} \sim N(0,1)$ and $y = X w^\star + \sigma\xi$, one problem per seed.
 
     ``support_values`` are the nonzero entries of $w^\star$; they sit on the first coordinates
-    (THEORY.md's $w^\star = (1, -1, 0.5, 0, \dots)$) unless ``shuffle_support``, which places
+    (the reference setup's $w^\star = (1, -1, 0.5, 0, \dots)$) unless ``shuffle_support``, which places
     them on random coordinates (the Gaussian design is exchangeable, so this changes nothing in
     distribution). ``noise`` $\sigma \ge 0$ adds Gaussian label noise (still interpolable when
     $n < d$).

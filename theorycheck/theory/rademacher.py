@@ -39,7 +39,7 @@ Bounds (with the symbol names used by ``evaluate``):
   ``rkwitt/excess_capacity`` (``bounds/rademacher_bounds.py``, ``golowich_fro``:
   ``norm(X)/sqrt(n) * prod(fro) * (1 + sqrt(2 log 2 L)) / sqrt(n)``).
 * Generalization (Mohri et al. 2018, Thm. 3.3 with Talagrand's contraction, Lemma 5.7, as
-  stated in THEORY.md §4): for a loss in $[0,c]$ that is $L$-Lipschitz in $f(x)$, with
+  stated in Mohri, Rostamizadeh, Talwalkar 2018, Thm 3.3 and 5.8): for a loss in $[0,c]$ that is $L$-Lipschitz in $f(x)$, with
   probability $\ge1-\delta$, for all $f\in\mathcal F$:
   $\mathbb E\ell \le \hat{\mathbb E}\ell + 2L\hat{\mathfrak R}_S(\mathcal F) + 3c\sqrt{\ln(2/\delta)/(2n)}$.
   Margin form (ramp loss at margin $\gamma$, which is $1/\gamma$-Lipschitz, $c=1$):

@@ -1,4 +1,4 @@
-r"""Loss tails beyond the exponential: where GD's direction goes and how fast (THEORY.md, section 1).
+r"""Loss tails beyond the exponential: where GD's direction goes and how fast (Nacson et al. 2019, arXiv 1803.01905).
 
 Two results for fixed-step GD on linearly separable data, used by
 :mod:`theorycheck.verify.claims.tails` (Nacson et al. 2019, "Convergence of Gradient Descent on

@@ -143,7 +143,7 @@ def _curvature_fns(loss: str):
 
 
 def sufficient_threshold_expr(loss: str = "l2") -> sp.Expr:
-    r"""THEORY.md's conservative sufficient condition $\lambda > \kappa_+$ (NOT the papers' $\lambda_c$).
+    r"""The conservative sufficient condition $\lambda > \kappa_+$ (NOT the papers' $\lambda_c$).
 
     $\ell_2$: $B_x^2(\|a\|_2^2B_{\sigma'}^2 + (B_y+\|a\|_1B_\sigma)\|a\|_\infty B_{\sigma''})$;
     logistic: $B_x^2(\tfrac14\|a\|_2^2B_{\sigma'}^2 + \|a\|_\infty B_{\sigma''})$ (derived the same way).
@@ -160,7 +160,7 @@ class NetBounds:
     """Numeric bounds for one (data, outer layer, activation, loss) configuration."""
 
     kappa_minus: float      # lambda_min(Hess F) >= lambda - kappa_minus
-    kappa_plus: float       # lambda_max(Hess F) <= lambda + kappa_plus; THEORY.md's threshold
+    kappa_plus: float       # lambda_max(Hess F) <= lambda + kappa_plus; the conservative (strong-convexity) threshold
     grad_bound: float       # G >= ||grad L||
     lap_bound: float        # Lambda >= |Laplacian L|
     B_x: float

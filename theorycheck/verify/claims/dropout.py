@@ -43,7 +43,7 @@ class DropoutLinearParams(Params):
     #: column scales log-spaced in [10^-col_spread, 10^col_spread] (anisotropic columns)
     col_spread: float = 0.3
     noise: float = 0.5
-    #: tolerance at the reference averaging window (THEORY.md: 5e-3 for 5e4 averaged iterates)
+    #: tolerance at the reference averaging window (5e-3 for 5e4 averaged iterates, measured in development)
     tol_ref: float = 5e-3
     window_ref: int = 50000
 
@@ -96,7 +96,7 @@ class DropoutLinear(Claim):
 
     **Checks.** (1, key, counted, quantifier *every*: the identity holds for every dataset)
     $\|\bar w - w_p\|/\|w_p\| \le$ tol, with tol $= 5\cdot10^{-3}\sqrt{5\cdot10^4/W}$ for an averaging window of
-    $W$ = (steps - burn-in) x chains iterates: THEORY.md measured 1.1e-3 for $W = 5\cdot10^4$ at $p = 0.3$
+    $W$ = (steps - burn-in) x chains iterates: a development run measured 1.1e-3 for $W = 5\cdot10^4$ at $p = 0.3$
     (tolerance 5e-3 there) and the noise of an average falls like $1/\sqrt W$. Quick: $W = 2500\cdot4 = 10^4$,
     tol = 1.1e-2; full ($6\cdot10^4$ steps, burn-in $10^4$, one chain): tol = 5e-3. Certificates (theory
     against theory, not counted): the closed form and the KKT-certified cvxpy solve agree to 1e-8 relative;
@@ -104,7 +104,7 @@ class DropoutLinear(Claim):
 
     **Data**: $n = 200$, $d = 10$, Gaussian columns scaled by $10^{-0.3}\ldots10^{0.3}$ (16x spread in
     $\operatorname{diag}X^\top X$), $y = Xw^* + 0.5\,\varepsilon$, $p = 0.15$, $\eta = 0.02$. $p = 0.15$ (not
-    THEORY.md's 0.3) so that the near-miss control is one: the coefficients $p$ and $p/(1-p)$ differ by
+    the reference setup's 0.3) so that the near-miss control is one: the coefficients $p$ and $p/(1-p)$ differ by
     $p^2/(1-p)$, which moves the minimizer by 2.0-2.7% here (2-2.5 quick tolerances; at $p = 0.3$, 10).
 
     **Controls** (same distance, same tolerance). Near miss: the diagonal ridge with coefficient $p$ in place of

@@ -329,7 +329,7 @@ class MinimaFunctionSpace(Claim):
     sympy): $\lambda_{\max}(J^\top J/n) \ge 1 + 2\sum_i|a_iw_i|\,g_{\mathrm{sign}\,w_i}(\bar x_i)$.
 
     **Runs.** $n$ near-uniform inputs on $[-1, 1]$ with Gaussian labels (few, well-separated points, so GD
-    interpolates: the 12-noisy-point runs of the sheet never did), width ``width``, every step size in
+    interpolates: 12 noisy points never did in development runs), width ``width``, every step size in
     ``etas`` × seed in one batched program; the Hessian (dense, by the curvature engine) and the
     Gauss–Newton matrix $G = J^\top J/n$ at the end.
 

@@ -533,7 +533,7 @@ class DropoutFactorization(Claim):
     $M = UV^\top$ is $\frac\lambda r\|M\|_*^2$, attained by *equalized* factors
     $\|u_i\|\|v_i\| = \|M\|_*/r$ for all $i$, and the global optimum is singular-value shrinkage
     $\sigma_i(M) = \sigma_i(Y) - \frac{\lambda\rho}{r+\lambda\rho}\kappa_\rho$ ($i\le\rho$), else 0 (formulas
-    from THEORY.md, not re-read in the paper: the search tool returned nothing for it; the shrinkage is certified
+    from the reference notes, not re-read in the paper: the search tool returned nothing for it; the shrinkage is certified
     against an independent cvxpy solve of $\min_M\|Y - M\|_F^2 + \frac\lambda r\|M\|_*^2$).
 
     **Dropout itself** (counted, quantifier *every*: every $Y$ and init). SGD on

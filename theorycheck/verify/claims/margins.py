@@ -4,7 +4,7 @@ in direction to the $\ell_1$ max-margin solution with a monotone smoothed margin
 (theory in :mod:`theorycheck.theory.margins`, training in :mod:`theorycheck.numerics.margins`).
 
 Both claims use the exponential loss $L = \sum_i e^{-z_i^\top w}$ and loss-normalized GD (step
-$\eta\nabla L/L$): plain GD reaches the asymptotic direction far too slowly to check it (the sheet measured
+$\eta\nabla L/L$): plain GD reaches the asymptotic direction far too slowly to check it (measured in development:
 a gap of 0.50 after $2\cdot10^5$ steps), while the normalized steps make the norm grow exponentially. A
 constant step keeps the iterate in an $O(\eta)$ band around its limit (the support vectors take turns), so the
 step is annealed geometrically over the second half of the run.

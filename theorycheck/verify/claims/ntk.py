@@ -263,7 +263,7 @@ class _TrainingParams(Params):
 
 
 def _regression_task(params: _TrainingParams) -> dict[str, np.ndarray]:
-    r"""Points on $|x|^2 = d$ and the target $\sin(2\beta\cdot x) + \frac12x_0x_1$ (the sheet's task)."""
+    r"""Points on $|x|^2 = d$ and the target $\sin(2\beta\cdot x) + \frac12x_0x_1$ (the task of the development measurements)."""
     rng = np.random.default_rng([params.data_seed, 15])
     X = _sphere_points(rng, params.train_points + params.test_points, params.dim)
     beta = rng.standard_normal(params.dim) / np.sqrt(params.dim)

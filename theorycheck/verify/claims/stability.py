@@ -620,7 +620,7 @@ class GFSSharpness(Claim):
     along GD, although neither the loss nor the iterate's sharpness is monotone; started with
     $\varphi(w_0) > 2/\eta$, GD converges to a minimum with sharpness just below $2/\eta$.
     The paper's exact step-size/initialization conditions could not be read from the stored copies
-    (abstract and introduction only); the runs stay in the regime the sheet verified
+    (abstract and introduction only); the runs stay in the regime verified in development
     ($2/\eta$ between the flattest and the initial GFS sharpness). Closed form (derived,
     :mod:`theorycheck.theory.stability`): $\varphi(w) = y^2\sum_i 1/(w_i^2 + c)$, $\prod(w_i^2 + c) = y^2$.
 
