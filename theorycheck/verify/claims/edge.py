@@ -188,13 +188,12 @@ class EdgeOfStability(Claim):
         thr = prediction["threshold"]
         steps = trajectory.final["sharp_steps"][0]
         S_t = trajectory.final["sharpness"]
-        extra = {}
-        for e in range(1, len(etas)):
-            extra[f"sharpness at eta={etas[e]:g}"] = S_t[:, e]
-            extra[f"2/eta = {thr[e]:.3g}"] = np.full(steps.size, thr[e])
+        # the classic picture: sharpness against step, each step size with its 2/eta (same colour, dashed)
+        extra = {rf"$\eta = {etas[e]:g}$": S_t[:, e] for e in range(1, len(etas))}
+        theory = {rf"$2/\eta = {thr[e]:.3g}$": np.full(steps.size, thr[e]) for e in range(1, len(etas))}
         curve = Curve(x=steps, y=S_t[:, 0], xlabel="step $t$", ylabel=r"sharpness $\lambda_{\max}(\nabla^2 L)$",
-                      logx=False, logy=False, label=f"eta={etas[0]:g}", predicted=np.full(steps.size, thr[0]),
-                      predicted_label=f"2/eta = {thr[0]:.3g}", extra=extra)
+                      logx=False, logy=False, label=rf"$\eta = {etas[0]:g}$", predicted=np.full(steps.size, thr[0]),
+                      predicted_label=rf"$2/\eta = {thr[0]:.3g}$", extra=extra, predicted_extra=theory, band="none")
         out = [
             seed_check(f"plateau eta S / 2 <= 1 + {params.band:g}", plateau[arrived], 1 + params.band, "<=",
                        quantifier="every", labels=labels, curve=curve),

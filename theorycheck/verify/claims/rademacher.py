@@ -214,13 +214,16 @@ class _LinearClaim(Claim):
         return np.concatenate([table[f"{key}_{g}"].reshape(-1) for g in grids])
 
     def _holds(self, name: str, data: dict[str, Any], prediction: dict[str, Any], traj: Trajectory,
-               bound: np.ndarray, kind: str = "upper") -> CheckResult:
-        """``bound`` stacked like :meth:`_stack`: every data set of every grid is one item."""
+               bound: np.ndarray, kind: str = "upper", draw: bool = False) -> CheckResult:
+        """``bound`` stacked like :meth:`_stack`: every data set of every grid is one item. ``draw``: attach the
+        figure of the estimate between its two bounds over n (once per claim: the checks share it)."""
         fin = traj.final
         ns = data["x"]["n"]
-        curve = Curve(ns, fin["mc_n"] / prediction["bound_n"], xlabel="sample size $n$", ylabel="MC / upper bound",
-                      logx=True, logy=False, predicted=np.ones_like(ns), predicted_label="upper bound (ratio 1)",
-                      extra={"lower bound / upper bound": prediction["lower_n"] / prediction["bound_n"]})
+        curve = None if not draw else Curve(
+            ns, fin["mc_n"] / prediction["bound_n"], xlabel="sample size $n$", ylabel="estimate / upper bound",
+            logx=True, logy=False, label="Monte Carlo estimate", predicted=np.ones_like(ns),
+            predicted_label="upper bound", predicted_extra={"lower bound": prediction["lower_n"] / prediction["bound_n"]},
+            band="none")
         return bound_holds(name, self._stack(fin, "mc"), bound, se=self._stack(fin, "se"), labels=self._items(data),
                            curve=curve, kind=kind)
 
@@ -315,7 +318,8 @@ class LinearL2(_LinearClaim):
 
     def checks(self, params, data, prediction, trajectory):
         p = prediction
-        return [self._holds("MC <= B sqrt(S2)/n, every data set", data, p, trajectory, self._stack(p, "bound")),
+        return [self._holds("MC <= B sqrt(S2)/n, every data set", data, p, trajectory, self._stack(p, "bound"),
+                            draw=True),
                 self._holds("MC >= B sqrt(S2)/(sqrt2 n) (Khintchine-Kahane), every data set", data, p, trajectory,
                             self._stack(p, "lower"), kind="lower"),
                 self._dependence("sample size", data, trajectory, p, "n",
@@ -385,7 +389,7 @@ class LinearL1(_LinearClaim):
     def checks(self, params, data, prediction, trajectory):
         p = prediction
         return [self._holds("MC <= B R_inf sqrt(2 ln(2d)/n) (Massart), every data set", data, p, trajectory,
-                            self._stack(p, "bound")),
+                            self._stack(p, "bound"), draw=True),
                 self._holds("MC >= B C_inf/(sqrt2 n) (Khintchine, best coordinate), every data set", data, p,
                             trajectory, self._stack(p, "lower"), kind="lower"),
                 self._dependence("sample size", data, trajectory, p, "n", params.slope_tol, "n"),
