@@ -181,8 +181,10 @@ def draw_curve(ax: plt.Axes, curve: Curve, check: CheckResult | None = None, see
     if len(handles) == 1 and not curve.label:  # a lone "measured" says nothing the axis label does not
         handles = []
     if legend and handles:
+        # a long legend would cover data: it goes under the axes in two columns (constrained layout makes room)
+        place = dict(loc="upper center", bbox_to_anchor=(0.5, -0.36), ncol=2) if len(handles) > 3 else dict(loc="best")
         ax.legend([h for h, _ in handles], [label for _, label in handles], handler_map={tuple: HandlerTuple(ndivide=1)},
-                  loc="best")
+                  **place)
 
 
 def _is_tolerance(curve: Curve, check: CheckResult | None) -> bool:

@@ -52,7 +52,7 @@ def exponent_curve(x: np.ndarray, y: np.ndarray, predicted: float | None, *, xla
         mid = len(x) // 2
         line = centre[mid] * (x / x[mid]) ** predicted
     return Curve(x=x, y=y, xlabel=xlabel, ylabel=ylabel, logx=True, logy=True, predicted=line,
-                 predicted_label=predicted_label or (f"slope {predicted:g}" if predicted is not None else ""),
+                 predicted_label=predicted_label or (f"slope {predicted + 0.0:g}" if predicted is not None else ""),
                  label=f"measured, {slope_summary(slopes(x, y))}", extra=extra or {})
 
 

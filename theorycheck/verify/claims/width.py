@@ -159,7 +159,7 @@ class CoordCheck(Claim):
         widths = np.asarray(params.widths, float)
         feats = trajectory.final[f"{name}/features"]
         extra = {f"step {t}": feats[:, :, t - 1] for t in range(2, params.steps + 1)}
-        extra["|Delta f| step 1"] = trajectory.final[f"{name}/output"][:, :, 0]
+        extra[r"$|\Delta f|$, step 1"] = trajectory.final[f"{name}/output"][:, :, 0]
         return exponent_curve(widths, feats[:, :, 0], predicted, xlabel="width $n$",
                               ylabel=rf"{name}: RMS $h^L_t - h^L_0$", extra=extra)
 
