@@ -20,7 +20,7 @@ def test_coord_check_has_one_panel_per_parametrization_with_later_steps(quick_ru
     panels = [c for c in result.checks if c.curve is not None]
     assert [c.name.split(":")[0] for c in panels] == ["sp", "sp-lr/n", "ntp", "mup"]
     for c in panels:
-        assert {"step 2", "step 3", "|Delta f| step 1"} <= set(c.curve.extra)
+        assert {"step 2", "step 3", r"$|\Delta f|$, step 1"} <= set(c.curve.extra)
         assert "slope" in c.curve.label and "[" in c.curve.label      # fitted slope with its interval
 
 
