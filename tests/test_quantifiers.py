@@ -136,3 +136,16 @@ def test_exact_intervals_do_not_depend_on_the_distribution():
         _, _, _, cov = median_order_interval(np.arange(n, dtype=float), 0.95)
         k = max(k for k in range(1, n // 2 + 1) if 1 - 2 * sps.binom.cdf(k - 1, n, 0.5) >= 0.95)
         assert cov == pytest.approx(1 - 2 * sps.binom.cdf(k - 1, n, 0.5))
+
+
+def test_guard_items_lets_only_ready_seeds_refute():
+    from theorycheck.verify.stats import guard_items
+    values = [0.01, 0.2, 0.02]
+    failed = seed_check("gap", values, 0.05, "<=", quantifier="every")
+    assert failed.passed is False
+    excused = guard_items(seed_check("gap", values, 0.05, "<=", quantifier="every"), [False, True, False], "short")
+    assert excused.passed is None and "short (1 of 3 seeds)" in excused.reason
+    kept = guard_items(seed_check("gap", [0.3, 0.2, 0.02], 0.05, "<=", quantifier="every"), [False, True, False], "x")
+    assert kept.passed is False and kept.worst_index == 0 and kept.value == 0.3  # a ready seed still refutes
+    passed = guard_items(seed_check("gap", [0.01, 0.02, 0.03], 0.05, "<=", quantifier="every"), [True] * 3, "x")
+    assert passed.passed is True

@@ -127,3 +127,12 @@ def test_full_preset_agrees(claim_id):
     res = run_claim(load_claims()[claim_id], preset="full", device="cpu")
     assert res.verdict is Verdict.AGREES, res.message
     assert all(c.passed is False for c in res.controls)
+
+
+@pytest.mark.parametrize("overrides, seeds", [({"margin": 0.07745}, "0:4"), ({"offset": 18.97}, "3:4")])
+def test_normalized_gd_too_short_a_horizon_is_inconclusive_not_a_counterexample(overrides, seeds):
+    # found by `theorycheck falsify separable.normalized-gd --quick`: a small margin (or a far offset) needs more
+    # steps; the run still turns by 0.1-0.25 over its last decade, so the true theorem must not "disagree"
+    res = run_claim(sep.NormalizedGD, preset="quick", seeds=seeds, overrides=overrides)
+    assert res.verdict is Verdict.INCONCLUSIVE, res.message
+    assert "horizon too short" in res.message

