@@ -201,6 +201,7 @@ class AdversarialL2(Claim):
     """
 
     id = "separable.adversarial-l2"
+    related = (("compares with", "separable.gd-logistic"),)
     title = "l2-adversarial training with the radius of the horizon reaches the l2 max-margin direction at rate 1/sqrt(T)"
     statement = (r"\varepsilon = \varepsilon(T):\ w_{t+1} = w_t - \eta\nabla\sum_i \ell(y_i w_t^\top x_i - \varepsilon\|w_t\|_2)"
                  r"\ \Rightarrow\ \Big\|\frac{w_T}{\|w_T\|} - \frac{\hat w}{\|\hat w\|}\Big\| = \tilde O\!\Big(\frac{1}{\sqrt T}\Big)"

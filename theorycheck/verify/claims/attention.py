@@ -371,6 +371,7 @@ class AttentionSvmNuclear(_GlobalSvmClaim):
     """
 
     id = "attention.svm-nuclear"
+    related = (("compares with", "attention.svm-frobenius"),)
     title = "GD on (K, Q) converges to the nuclear-norm attention SVM of the optimal tokens"
     statement = (r"KQ^\top/\|KQ^\top\|_F \to W^{\mathrm{mm}}_*/\|W^{\mathrm{mm}}_*\|_F,\quad "
                  r"W^{\mathrm{mm}}_* = \arg\min\|W\|_*\ \mathrm{s.t.}\ (x_{i\,\mathrm{opt}_i}-x_{it})^\top W z_i \ge 1")

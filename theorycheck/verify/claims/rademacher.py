@@ -364,6 +364,7 @@ class LinearL1(_LinearClaim):
     """
 
     id = "rademacher.linear-l1"
+    related = (("compares with", "rademacher.linear-l2"),)
     title = "Rademacher complexity of the l1 ball: Monte Carlo vs Massart's B R_inf sqrt(2 ln(2d)/n), slopes in n, d, R"
     statement = (r"\frac{BR_\infty}{\sqrt{2n}}\le\hat{\mathfrak R}_S(\{w:\|w\|_1\le B\})"
                  r"=\frac Bn\mathbb E_\sigma\Big\|\sum_i\sigma_ix_i\Big\|_\infty\le BR_\infty\sqrt{\frac{2\ln(2d)}{n}}")

@@ -532,6 +532,7 @@ class KernelToRich(Claim):
     """
 
     id = "regularizers.kernel-to-rich"
+    related = (("derived from", "regularizers.diagonal-scale"),)
     title = "Init scale moves diagonal networks from the rich (min-l1) to the kernel (min-l2) regime"
     statement = (r"\lim_{\alpha\to0} w_\alpha(\infty) = \arg\min_{Xw=y}\|w\|_1,\quad "
                  r"\lim_{\alpha\to\infty} w_\alpha(\infty) = \arg\min_{Xw=y}\|w\|_2,\quad "
@@ -773,6 +774,7 @@ class InitShape(Claim):
     """
 
     id = "regularizers.init-shape"
+    related = (("generalizes", "regularizers.diagonal-scale"),)
     title = "Init shape (u0 != v0) changes the implicit regularizer of a diagonal linear network"
     statement = (r"w = u_+\circ v_+ - u_-\circ v_-:\quad w(\infty) = \arg\min_{Xw=y}\sum_i \tfrac{k_i}{4}"
                  r"\Big[1 - \sqrt{1 + 4w_i^2/k_i^2} + \tfrac{2w_i}{k_i}\,\mathrm{arcsinh}\tfrac{2w_i}{k_i}\Big],"

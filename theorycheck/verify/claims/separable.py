@@ -406,6 +406,7 @@ class GDMulticlass(_ConvergesToMaxMargin):
     """
 
     id = "separable.gd-multiclass"
+    related = (("generalizes", "separable.gd-logistic"),)
     title = "Cross-entropy GD converges to the multiclass max-margin solution"
     statement = (r"\frac{W(t)}{\|W(t)\|_F} \to \frac{\hat W}{\|\hat W\|_F},\quad "
                  r"\hat W = \arg\min_W \|W\|_F^2 \ \text{s.t.}\ (w_{y_i} - w_k)^\top x_i \ge 1\ \forall k \ne y_i")
@@ -505,6 +506,7 @@ class SGDFixedLR(_ConvergesToMaxMargin):
     """
 
     id = "separable.sgd-fixed-lr"
+    related = (("generalizes", "separable.gd-logistic"),)
     title = "SGD with a fixed learning rate converges to the l2 max-margin direction"
     statement = (r"\Big\|\frac{w(t)}{\|w(t)\|} - \frac{\hat w}{\|\hat w\|}\Big\| = O\!\Big(\frac{1}{\log t}\Big),\quad "
                  r"L(w(t)) = O\!\Big(\frac1t\Big)\ \text{(fixed } \eta,\ \text{minibatch SGD)}")
@@ -594,6 +596,7 @@ class NormalizedGD(Claim):
     """
 
     id = "separable.normalized-gd"
+    related = (("compares with", "separable.gd-logistic"),)
     title = "Normalized GD reaches the max-margin margin and direction at rate log t / sqrt t"
     statement = (r"w_{t+1} = w_t - \frac{\eta}{\sqrt{t+1}}\frac{\nabla L(w_t)}{L(w_t)}:\quad "
                  r"1 - \frac{\min_i y_i w(t)^\top x_i}{\|w(t)\|\,\gamma} = O\!\Big(\frac{\log t}{\sqrt t}\Big),\ "
