@@ -136,3 +136,11 @@ def test_normalized_gd_too_short_a_horizon_is_inconclusive_not_a_counterexample(
     res = run_claim(sep.NormalizedGD, preset="quick", seeds=seeds, overrides=overrides)
     assert res.verdict is Verdict.INCONCLUSIVE, res.message
     assert "horizon too short" in res.message
+
+
+def test_normalized_gd_before_the_exponential_tail_regime_is_inconclusive():
+    # found by falsify: margin 0.078 with 5e4 steps settles the direction (turning 0.04) but the smallest margin
+    # z.w(T) is 3.4, before the regime the rate analysis starts from; NGD/GD at T is 0.47 there, not <= 0.25
+    res = run_claim(sep.NormalizedGD, preset="quick", seeds="8024:8025", overrides={"margin": 0.07841, "steps": 50175})
+    assert res.verdict is Verdict.INCONCLUSIVE, res.message
+    assert "exponential-tail regime" in res.message
