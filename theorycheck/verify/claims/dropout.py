@@ -121,6 +121,10 @@ class DropoutLinear(Claim):
     statement_text = ("Inverted dropout with rate p on the inputs of least squares has expected objective "
                       "||y - Xw||^2 + p/(1-p) w^T diag(X^T X) w; averaged dropout-GD iterates converge to its "
                       "minimizer w_p = (X^T X + p/(1-p) diag(X^T X))^{-1} X^T y.")
+    departures = ("The expected objective is the textbook form (confirmed via search, re-derived in sympy) for "
+                  "inverted dropout with drop rate p, while the paper uses the keep probability. Convergence is "
+                  "checked on time- and chain-averaged dropout-GD iterates, at p = 0.15 (not 0.3) so that the "
+                  "near-miss control can be told apart.")
     source = Source(authors="Srivastava, Hinton, Krizhevsky, Sutskever, Salakhutdinov", year=2014,
                     title="Dropout: A Simple Way to Prevent Neural Networks from Overfitting", venue="JMLR")
     Params = DropoutLinearParams
@@ -337,6 +341,10 @@ class DropoutLastLayer(Claim):
                       "and L = (1/2n) sum (f - y)^2, E_eta L_eta = L + R1, R1 = (1-p)/(2np) sum_i sum_r "
                       "a_r^2 sigma(w_r.x_i)^2 (the identity derived in sympy, checked by Monte Carlo); derived "
                       "consequence: dropout training ends where explicit training on L + R1 does.")
+    departures = ("The paper's display of R1 could not be read: R1 is derived in sympy (keep probability p, scale "
+                  "1/p) and checked by Monte Carlo. The paper's learning-rate-dependent SGD-noise term is not "
+                  "implemented (its size is reported); that dropout training ends where explicit training on L + R1 "
+                  "does is a derived consequence, checked with Polyak-averaged full-batch GD.")
     source = Source(authors="Zhang, Xu", year=2024, title="Implicit Regularization of Dropout", venue="IEEE TPAMI",
                     arxiv="2207.05952")
     Params = DropoutLastLayerParams

@@ -150,6 +150,10 @@ class PolyExponentialTails(Claim):
                       "nu > 0.25 (published); the per-nu exponents in the clock s = (||w|| gamma)^nu ~ log t, "
                       "min(1, 2/nu) for the margin gap and min(1, 1/nu) for the direction gap, are a derived "
                       "consequence; polynomial tails do not converge to the l2 max-margin direction.")
+    departures = ("The per-nu rate formulas could not be read: the exponents min(1, 2/nu) and min(1, 1/nu) in the "
+                  "clock s = (||w|| gamma)^nu and the margin-gap constant are derived here. GD starts at the l_inf "
+                  "max-margin solution on planted data with dual weights 1:3; the default grid is nu in {0.75, 1, 2, "
+                  "3}, direction exponents for nu >= 1 only.")
     source = Source(authors="Nacson, Lee, Gunasekar, Savarese, Srebro, Soudry", year=2019,
                     title="Convergence of Gradient Descent on Separable Data", venue="AISTATS", arxiv="1803.01905")
     Params = TailsParams

@@ -118,6 +118,9 @@ class CoordCheck(Claim):
     statement_text = ("After t SGD steps the last hidden layer's per-coordinate change scales as width^-r with r from "
                       "the abc exponents (Yang & Hu 2021): SP +1/2 at step 1 (blows up), SP with lr ~ 1/width -1/2, "
                       "NTP -1/2, muP 0; the output's change: SP +1, the others 0 (step-1 exponents derived).")
+    departures = ("The step-1 exponents of the hidden layer and the output are derived from the abc counting. The "
+                  "loss uses the centered output f - f_0 (otherwise the init output biases the exponents), and slopes "
+                  "are fitted on widths 64 to 1024, so the limit is approached, not reached.")
     source = YANG_HU
     Params = CoordCheckParams
     default_seeds = 3
@@ -270,6 +273,9 @@ class LrTransfer(Claim):
     statement = r"\eta^*_{\max}(n) \propto n^{-e_f}:\quad e_f^{SP} = 1,\ e_f^{\mu P} = 0"
     statement_text = ("The divergence threshold of the base learning rate is width-independent under muP and scales "
                       "as 1/width under SP (muTransfer, Yang et al. 2022; exponent derived from the abc exponents).")
+    departures = ("The paper speaks of the optimal learning rate; what is checked is the divergence threshold (the "
+                  "largest grid learning rate beating the zero predictor), with its width exponent derived from the "
+                  "abc exponents. At these widths muP's optimum still drifts, so the optimum is only reported.")
     source = TP5
     Params = LrTransferParams
     default_seeds = 3
@@ -442,6 +448,9 @@ class SuperConsistency(Claim):
                  r"= O(n^{-1/2})\ (\mathrm{NTP})")
     statement_text = ("The relative sharpening of the lr-preconditioned Hessian along GD is width-independent under "
                       "muP and decays at least like width^-1/2 under NTP (Noci et al. 2024; exponents derived).")
+    departures = ("The paper's qualitative statement is quantified here (derived): the relative sharpening under muP "
+                  "has width exponent 0 within 0.2, under NTP at most -0.45, on one-hidden-layer nets over 60 GD "
+                  "steps. Reaching the edge of stability is not tested (these networks interpolate first).")
     source = NOCI
     Params = SuperConsistencyParams
     default_seeds = 15
