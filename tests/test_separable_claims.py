@@ -144,3 +144,11 @@ def test_normalized_gd_before_the_exponential_tail_regime_is_inconclusive():
     res = run_claim(sep.NormalizedGD, preset="quick", seeds="8024:8025", overrides={"margin": 0.07841, "steps": 50175})
     assert res.verdict is Verdict.INCONCLUSIVE, res.message
     assert "exponential-tail regime" in res.message
+
+
+def test_multiclass_limits_before_the_tail_regime_are_inconclusive():
+    # found by falsify: margin 0.139, n = 58 leaves the smallest margin z.w(T) at 4.1 (quick presets: 7-8), where
+    # t L(t) is still 18% off its limit; the derived limits must wait, not refute the theorem
+    res = run_claim(sep.GDMulticlass, preset="quick", seeds="1:2", overrides={"margin": 0.1393, "n": 58})
+    assert res.verdict is Verdict.INCONCLUSIVE, res.message
+    assert "smallest margin" in res.message

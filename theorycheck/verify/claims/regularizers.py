@@ -625,9 +625,12 @@ class KernelToRich(Claim):
         curve = Curve(x=p.alphas, y=d1, xlabel=xlabel, logy=False,
                       ylabel="relative distance", label=r"GD to min-$\ell_1$ (median)",
                       predicted=np.median(p.d1, axis=0), predicted_label=r"$\arg\min Q_\alpha$ to min-$\ell_1$",
-                      extra={r"GD to min-$\ell_2$": d2, r"$\arg\min Q_\alpha$ to min-$\ell_2$": p.d2})
+                      extra={r"GD to min-$\ell_2$": d2},
+                      predicted_extra={r"$\arg\min Q_\alpha$ to min-$\ell_2$": p.d2})
         residual = _rel_residual(data, w)
         mid = (np.abs(np.log10(p.alphas)[None, :] - p.crossover[:, None]) <= 0.5)  # configs that set alpha*
+        curve.xmarks = {r"$\alpha^*$ of GD": float(10 ** np.median(x_gd)),
+                        r"$\alpha^*$ predicted": float(10 ** np.median(p.crossover))}
         key = seed_check("crossover alpha* (d_l1 = d_l2) at Theorem 1's, |log10 ratio|", shift,
                          params.crossover_tol, "<=", curve=curve, quantifier="every")
         key = _guard(key, np.where(mid, residual, 0.0), "GD near the crossover")

@@ -69,6 +69,10 @@ NACSON_NGD = Source(authors="Nacson, Lee, Gunasekar, Savarese, Srebro, Soudry", 
 #: tolerances, fixed up front (see the module docstring)
 TOL_GAP = 0.05
 TOL_SLOPE = 0.1
+#: fixed-step GD: z.w(T) grows like log(t eta / alpha_s); below this the limits t L(t) -> ||w_hat||^2/eta and
+#: ||w|| - ||w_hat|| log t -> offset carry large O(1/log t) corrections (measured: 7.0-7.9 at the quick presets;
+#: the falsify case margin 0.139 of multiclass GD reaches 4.1, with t L(t) off by 18%)
+GD_TAIL_REGIME = 6.0
 TOL_LOSS = 0.1
 TOL_NORM = 0.05
 #: relative error within which the cvxpy SVM must reproduce the planted solution (certificate)
@@ -154,20 +158,16 @@ def _clock(W: np.ndarray, w_hat: np.ndarray) -> np.ndarray:
     return np.linalg.norm(W, axis=-1) / np.linalg.norm(w_hat, axis=-1)[:, None]
 
 
-def _law_curve(steps: np.ndarray, values: np.ndarray, law) -> np.ndarray:
-    """A law anchored at the median last value (dashed in figures)."""
-    shape = law(steps.astype(float))
-    return np.median(values[:, -1]) * shape / shape[-1]
-
-
 def _gap_law_check(name: str, steps, gap, tau, rate: str, two_sided: bool) -> CheckResult:
     r"""``law_check`` of the direction gap against ``rate`` evaluated at the measured clock $e^{\tau(t)}$."""
     return law_check(name, steps, gap, predicted_law(rate), quantifier="every", tolerance=TOL_SLOPE,
                      clock=np.exp(tau), two_sided=two_sided, ylabel=f"gap / ({rate}) at the clock $e^\\tau$")
 
 
-def _gap_at_T(steps, gap, law=lambda t: 1 / np.log(t + 1), label=r"$\propto 1/\log t$") -> CheckResult:
-    curve = Curve(steps, gap, ylabel="direction gap", predicted=_law_curve(steps, gap, law), predicted_label=label)
+def _gap_at_T(steps, gap) -> CheckResult:
+    """The direction gap at the horizon against its tolerance; the figure draws the gap with the tolerance line
+    (the rate law is a separate check, drawn by it)."""
+    curve = Curve(steps, gap, ylabel="direction gap", band="line")
     return seed_check("direction gap at T", gap[:, -1], TOL_GAP, "<=", curve=curve, quantifier="every")
 
 
@@ -185,10 +185,16 @@ def _norm_check(steps, W, pred: MaxMarginPrediction) -> CheckResult:
     w_norm = np.linalg.norm(pred.w_hat, axis=-1)
     predicted = w_norm * np.log(steps[-1]) + pred.norm_offset
     rel = np.abs(nrm[:, -1] - predicted) / predicted
-    curve = Curve(steps, nrm / np.log(steps + 1.0)[None, :], ylabel=r"$\|w(t)\|/\log t$", logy=False,
-                  predicted=np.median(w_norm) * np.ones(steps.size), predicted_label=r"$\|\hat w\|$")
+    curve = Curve(steps, nrm, ylabel=r"$\|w(t)\|$", logy=False, band="relative",
+                  predicted=w_norm[:, None] * np.log(np.maximum(steps, 1.0))[None, :] + pred.norm_offset[:, None],
+                  predicted_label=r"$\|\hat w\|\log t + $ offset")
     return seed_check("norm(w(T)) vs norm(w_hat) log T + offset (rel. error)", rel, TOL_NORM, "<=",
                       curve=curve, quantifier="every")
+
+
+def _least_margin(data: SeparableData, W: np.ndarray) -> np.ndarray:
+    r"""Per seed, $\min_i z_i^\top w(T)$: the run's own smallest unnormalized margin (training alone)."""
+    return np.array([np.min(rows @ w) for rows, w in zip(data.rows, W[:, -1])])
 
 
 def _turning_last_decade(steps: np.ndarray, W: np.ndarray) -> np.ndarray:
@@ -236,8 +242,12 @@ class _ConvergesToMaxMargin(Claim):
         gap = _gaps(W, prediction.w_hat)
         tau = _clock(W, prediction.w_hat)
         rate = _gap_law_check("direction gap rate", steps, gap, tau, params.predicted_rate, self.two_sided)
-        return [rate, _gap_at_T(steps, gap), _loss_check(steps, trajectory, prediction),
-                _norm_check(steps, W, prediction), _planted_certificate(prediction)]
+        least = _least_margin(data, W)
+        why = (f"horizon too short (raise steps or lr): the smallest margin z.w(T) is {least.min():.3g}, below "
+               f"{GD_TAIL_REGIME:g}, where the O(1/log t) corrections to these limits are still large")
+        limits = [guard_items(c, least < GD_TAIL_REGIME, why)
+                  for c in (_loss_check(steps, trajectory, prediction), _norm_check(steps, W, prediction))]
+        return [rate, _gap_at_T(steps, gap), *limits, _planted_certificate(prediction)]
 
     def controls(self, params, data, prediction, trajectory):
         steps, W = trajectory.steps, _flat_w(trajectory)
@@ -660,13 +670,13 @@ class NormalizedGD(Claim):
                                 two_sided=False, ylabel=f"margin gap / ({params.predicted_rate})")
         direction_rate = law_check("direction gap rate", steps, gap, law, quantifier="every", tolerance=TOL_SLOPE,
                                    two_sided=False, ylabel=f"gap / ({params.predicted_rate})")
-        key = _gap_at_T(steps, gap, lambda t: np.log(t + 1) / np.sqrt(t), r"$\propto \log t/\sqrt{t}$")
+        key = _gap_at_T(steps, gap)
         key.curve.extra["fixed-step GD"] = gap_gd
         ratio = gap[:, -1] / gap_gd[:, -1]
         ratio_check = seed_check("gap(NGD)/gap(fixed-step GD) at T", ratio, TOL_RATIO, "<=",
                                  curve=Curve(steps, gap / gap_gd, ylabel="gap ratio NGD / GD"), quantifier="every")
         turning = _turning_last_decade(steps, W)
-        least = np.array([np.min(rows @ w) for rows, w in zip(data.rows, W[:, -1])])
+        least = _least_margin(data, W)
         unready = (turning > TOL_GAP) | (least < TAIL_REGIME)
         why = (f"horizon too short (raise steps or lr): over the last decade the direction turns by up to "
                f"{turning.max():.2g} (at most {TOL_GAP:g} to read a limit), and the smallest margin z.w(T) is "
