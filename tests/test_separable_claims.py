@@ -152,3 +152,12 @@ def test_multiclass_limits_before_the_tail_regime_are_inconclusive():
     res = run_claim(sep.GDMulticlass, preset="quick", seeds="1:2", overrides={"margin": 0.1393, "n": 58})
     assert res.verdict is Verdict.INCONCLUSIVE, res.message
     assert "smallest margin" in res.message
+
+
+def test_gd_near_margin_data_too_slow_to_forget_is_inconclusive():
+    # found by falsify: gap_factor 1.27 leaves the non-support points' pull at t^-0.27, still 4% at 1.2e5 steps;
+    # the two-sided rate then reads a transient (|slope| 0.7), which must not refute the theorem
+    res = run_claim(sep.GDLogistic, preset="quick", seeds="1492:1496",
+                    overrides={"d": 2, "gap_factor": 1.268, "lr": 1.706, "margin": 0.5298, "n": 27, "steps": 119504})
+    assert res.verdict is Verdict.INCONCLUSIVE, res.message
+    assert "forgotten" in res.message
