@@ -31,3 +31,11 @@ def test_claim_declares_its_metadata(claim_id):
     for preset in (cls.Params(), quick, full):
         preset.validate()
     assert "controls" in vars(cls) or any("controls" in vars(base) for base in cls.__mro__[1:] if base is not Claim)
+
+
+def test_every_claim_says_what_its_checks_test():
+    from theorycheck.verify.claim import EVIDENCE
+    from theorycheck.verify.registry import load_claims
+    catalog = load_claims()
+    assert all(cls.evidence in EVIDENCE for cls in catalog.values())
+    assert catalog["regularizers.matrix-factorization"].evidence == "derived"

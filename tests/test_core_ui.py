@@ -395,3 +395,13 @@ def test_sweep_past_an_assumption_third_axis_and_names(cli, toy_claims, tmp_path
     assert path.read_text().count('<g id="axes_') == 2 * 2  # a heat map per pause value, each with its colour bar
     code, _, err = cli("sweep", "toy.mean", "--grid", "m=0,100", "--allow-outside", "sigma", "--claims", toy_claims)
     assert code == 2 and "--allow-outside 'sigma'" in err
+
+
+def test_show_and_reports_say_whether_a_claim_checks_the_published_statement(cli):
+    code, out, _ = cli("show", "separable.adversarial-l2-fixed-eps")
+    assert code == 0 and "evidence: the checks test a derived consequence (the cited theorem is not called" in out
+    code, out, _ = cli("show", "separable.gd-logistic")
+    assert code == 0 and "evidence: the checks test the published statement\n" in out
+    from theorycheck.report.documents import _checks_line
+    assert _checks_line("regularizers.kernel-to-rich").startswith("Checks the published statement and derived")
+    assert _checks_line("nobody.unknown") == ""

@@ -277,6 +277,9 @@ def show(claim: str = typer.Argument(..., metavar="CLAIM", hidden=True),
     say(f"{cls.id}: {cls.title}")
     say(f"source: {cls.source.cite()}")
     say(f"\nstatement:\n  {cls.statement_text}")
+    from theorycheck.verify.claim import evidence_text
+
+    say(f"\nevidence: the checks test {evidence_text(cls)}")
     say(f"\nLaTeX:\n  {cls.statement}")
     derivation = cls().derivation()
     if derivation:

@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 from theorycheck.errors import InputError
 from theorycheck.report.labels import format_number, short_label
-from theorycheck.verify.claim import CheckResult
+from theorycheck.verify.claim import CheckResult, evidence_text
 
 SCHEMA = 1
 #: JSON Schema (draft 2020-12) of the JSON report, shipped in the package
@@ -98,6 +98,14 @@ def md_code(text: str) -> str:
     return "`" + str(text).replace("`", "'").replace("|", "\\|") + "`"
 
 
+def _checks_line(claim_id: str) -> str:
+    """'Checks a derived consequence (...). ' for a catalog claim; empty for one that is not loaded."""
+    from theorycheck.verify.registry import load_claims
+
+    text = evidence_text(load_claims().get(claim_id))
+    return f"Checks {text}. " if text else ""
+
+
 def report_markdown(results: Sequence, figures: Sequence[list] | None = None, base: Path | None = None) -> str:
     """A summary table, then per claim its checks and controls, observations and figures."""
     names = varying(results)
@@ -112,7 +120,8 @@ def report_markdown(results: Sequence, figures: Sequence[list] | None = None, ba
     for index, r in enumerate(results):
         cell = f" ({e(cell_label(r, names))})" if names else ""
         lines += ["", f"## {md_code(r.claim)}{cell}: {e(r.verdict.value)}", "", e(r.message), "",
-                  e(f"Seeds {', '.join(map(str, r.seeds))}; level {r.level:.0%}; preset {r.preset}."), ""]
+                  e(f"{_checks_line(r.claim)}Seeds {', '.join(map(str, r.seeds))}; level {r.level:.0%}; "
+                    f"preset {r.preset}."), ""]
         for text in getattr(r, "outside", None) or []:
             lines += [e(f"Outside the claim's assumptions: {text}"), ""]
         lines += ["| | name | quantifier | value | tolerance | margin | outcome |", "|---|---|---|---|---|---|---|"]
@@ -176,7 +185,8 @@ def report_html(results: Sequence, figures: Sequence[list] | None = None, catalo
         cell = f" ({esc(cell_label(r, names))})" if names else ""
         parts.append(f"<h2 id='r{index}'><code>{esc(r.claim)}</code>{cell}: <span class='{r.verdict.value}'>"
                      f"{esc(r.verdict.value)}</span></h2><p>{esc(r.message)}</p>"
-                     f"<p class='muted'>Seeds {esc(', '.join(map(str, r.seeds)))}; level {r.level:.0%}; "
+                     f"<p class='muted'>{esc(_checks_line(r.claim))}Seeds {esc(', '.join(map(str, r.seeds)))}; "
+                     f"level {r.level:.0%}; "
                      f"preset {esc(r.preset)}.</p>")
         for text in getattr(r, "outside", None) or []:
             parts.append(f"<p><strong>Outside the claim's assumptions:</strong> {esc(text)}</p>")

@@ -287,6 +287,10 @@ class Claim(ABC):
     #: where the implementation departs from the paper (a changed constant, a derived consequence in place
     #: of the stated theorem, a regime the paper does not cover); ``theorycheck show`` prints it
     departures: ClassVar[str] = ""
+    #: what the checks test: ``"published"`` (the paper's own statement, in a regime where it is not implied by
+    #: something simpler), ``"derived"`` (a consequence worked out here; the cited theorem is not called verified)
+    #: or ``"published + derived"`` (both; the statement says which part is which)
+    evidence: ClassVar[str] = "published"
     #: relations to other claims, as (relation, claim id) pairs: ``"generalizes"``, ``"derived from"``,
     #: ``"same data as"``, ``"compares with"`` (``theorycheck list --graph`` draws them)
     related: ClassVar[tuple[tuple[str, str], ...]] = ()
@@ -361,6 +365,17 @@ def decide(checks: Sequence[CheckResult], controls: Sequence[CheckResult], claim
     certificates = len(checks) - len(counted)
     extra = f", {certificates} certificates held" if certificates else ""
     return Verdict.AGREES, f"{len(counted)} checks passed, {len(controls)} controls rejected{extra}"
+
+
+EVIDENCE = {"published": "the published statement",
+            "derived": "a derived consequence (the cited theorem is not called verified)",
+            "published + derived": "the published statement and derived consequences (the statement says which)"}
+
+
+def evidence_text(claim_cls: type | None) -> str:
+    """What a claim's checks test, in words; empty for an unknown claim."""
+    kind = getattr(claim_cls, "evidence", "") if claim_cls is not None else ""
+    return EVIDENCE.get(kind, "")
 
 
 def _failure(check: CheckResult) -> str:

@@ -342,6 +342,7 @@ class AdversarialL2FixedEps(Claim):
     """
 
     id = "separable.adversarial-l2-fixed-eps"
+    evidence = "derived"
     title = "Derived: l2-adversarial training at a fixed radius follows gap * ||w|| -> K, faster than plain GD"
     statement = (r"\varepsilon<\gamma\ \text{fixed}:\ \mathrm{gap}(t)\,\|w(t)\| \to K = \|P_\perp v\|,\ "
                  r"Z_S v = -\log\lambda_S;\quad \mathrm{gap}_{\rm adv}(t) \ll \mathrm{gap}_{\rm GD}(t)")

@@ -375,6 +375,7 @@ class AttentionSvmNuclear(_GlobalSvmClaim):
     """
 
     id = "attention.svm-nuclear"
+    evidence = "published + derived"
     related = (("compares with", "attention.svm-frobenius"),)
     title = "GD on (K, Q) converges to the nuclear-norm attention SVM of the optimal tokens"
     statement = (r"KQ^\top/\|KQ^\top\|_F \to W^{\mathrm{mm}}_*/\|W^{\mathrm{mm}}_*\|_F,\quad "
@@ -491,6 +492,7 @@ class AttentionRegularizationPath(Claim):
     """
 
     id = "attention.regularization-path"
+    evidence = "published + derived"
     title = "The norm-constrained attention solutions align with the attention SVM of the optimal tokens"
     statement = (r"W_R = \arg\min_{\|W\|_F\le R} L(W):\quad W_R/R \to W^{\mathrm{mm}}/\|W^{\mathrm{mm}}\|_F"
                  r"\ \ (R\to\infty)")

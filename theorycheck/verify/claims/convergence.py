@@ -152,6 +152,7 @@ class VillaniRegularizedSGD(Claim):
     """Regularized SGD on depth-2 nets converges globally and the SDE exponentially, below the convexity threshold."""
 
     id = "convergence.villani-regularized"
+    evidence = "published + derived"
     title = ("Frobenius-regularized depth-2 nets below convexity: SGD finds one minimum, continuous-time SGD converges "
              "exponentially")
     source = Source(authors="Gopalani, Mukherjee; Gopalani, Jha, Mukherjee", year=2022,

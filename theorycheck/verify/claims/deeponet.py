@@ -147,6 +147,7 @@ class DeepONetRademacher(Claim):
     bias-free |.|-DeepONets, width-free and with the 1/sqrt(N) rate, against sign-correlation estimates."""
 
     id = "rademacher.deeponet"
+    evidence = "derived"
     title = "DeepONet Rademacher complexity: paper's capacity bound and tensor-product Golowich bound, width and N"
     source = Source(authors="Gopalani, Karmakar, Kumar, Mukherjee", year=2024,
                     title="Towards Size-Independent Generalization Bounds for Deep Operator Nets",

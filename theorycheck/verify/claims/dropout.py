@@ -334,6 +334,7 @@ class DropoutLastLayer(Claim):
     """
 
     id = "regularizers.dropout-last-layer"
+    evidence = "published + derived"
     title = "Dropout on the last hidden layer = explicit penalty R1 (Monte Carlo and training)"
     statement = (r"\mathbb E_\eta L_\eta(\theta) = L(\theta) + \frac{1-p}{2np}\sum_{i=1}^n\sum_{r=1}^m"
                  r" a_r^2\,\sigma(w_r^\top x_i)^2")

@@ -76,6 +76,7 @@ class LazyRichDelay(Claim):
     """
 
     id = "dynamics.lazy-rich-delay"
+    evidence = "derived"
     title = "Lazy-to-rich grokking: the test-loss drop is delayed in proportion to the laziness alpha"
     statement = r"f = \alpha(g_\theta - g_{\theta_0}),\ \eta/\alpha^2:\quad t_{\rm test\ drop} \propto \alpha"
     statement_text = ("With output scale alpha and step eta/alpha^2 the time of the test-loss drop grows like alpha "

@@ -193,6 +193,7 @@ class MatrixFactorization(Claim):
     """
 
     id = "regularizers.matrix-factorization"
+    evidence = "derived"
     title = "Small-init GD on UU^T reaches the min-nuclear interpolant where it is the planted low-rank one (RIP)"
     statement = (r"\lim_{\alpha\to0}\lim_{t\to\infty} U_t U_t^\top = \arg\min_{X\succeq0,\ \mathcal A(X)=y}"
                  r"\operatorname{tr}X \quad (U_0 = \sqrt\alpha I;\ \text{conjecture, holds under RIP}),\quad"
@@ -373,6 +374,7 @@ class GreedyLowRank(Claim):
     """
 
     id = "regularizers.greedy-low-rank"
+    evidence = "published + derived"
     title = "Below the nuclear threshold small-init GD on UU^T follows greedy low-rank learning, not min-nuclear"
     statement = (r"\lim_{\alpha\to0}\lim_{t\to\infty}U_tU_t^\top = X_{\rm GLRL} \ne \arg\min_{X\succeq0,\ \mathcal A(X)=y}"
                  r"\operatorname{tr}X,\quad \|X_{GD}(\alpha) - X_{\rm GLRL}\| \propto \alpha^{1 - \log(1+2\eta\lambda_2)/"
@@ -579,6 +581,7 @@ class DropoutFactorization(Claim):
     """
 
     id = "regularizers.dropout-factorization"
+    evidence = "published + derived"
     title = "Dropout in matrix factorization: squared nuclear norm, equalized factors, closed-form optimum"
     statement = (r"\min_{U,V}\mathbb E_b\|Y-U\mathrm{diag}(b/\theta)V^\top\|_F^2 = \min\|Y-UV^\top\|_F^2+\lambda\sum_{i\le r}"
                  r"\|u_i\|^2\|v_i\|^2:\ \sigma_i(M)=\sigma_i(Y)-\tfrac{\lambda\rho}{r+\lambda\rho}\kappa_\rho,\ "

@@ -132,6 +132,7 @@ class EnsembleDiscardsShallow(Claim):
     """
 
     id = "margins.ensemble-discards-shallow"
+    evidence = "published + derived"
     title = "A linear + diagonal-quadratic ensemble discards its linear part; the quadratic part reaches the l1 max-margin"
     statement = (r"f = a^\top x + (u\circ u - v\circ v)^\top x:\ \frac{\max_i|z_i^\top a|}{\min_i z_i^\top(a+b)} \to 0,\ "
                  r"\frac{b}{\|b\|_1} \to \frac{w_1}{\|w_1\|_1},\ \frac{\min_i z_i^\top(a+b)}{\|\theta\|^2} \to \gamma_1")

@@ -134,6 +134,7 @@ class InitLimit(Claim):
     """
 
     id = "ntk.init-limit"
+    evidence = "published + derived"
     title = "Empirical NTK at init -> analytic NTK, relative error ~ width^-1/2 with the exact CLT constant"
     statement = (r"\|\hat\Theta_n - \Theta\|_F/\|\Theta\|_F = \Theta_P(n^{-1/2}),\quad "
                  r"n\,\mathbb E\|\hat\Theta_n - \Theta\|_F^2 = \textstyle\sum_{a,b}\mathrm{Var}\,T(x_a, x_b)")
@@ -339,6 +340,7 @@ class Constancy(Claim):
     """
 
     id = "ntk.constancy"
+    evidence = "published + derived"
     title = "The NTK's relative change during GD shrinks with width: <= width^-1/2; erf ~ 1/width; ReLU in between"
     statement = (r"\frac{\|\hat\Theta_T - \hat\Theta_0\|_F}{\|\hat\Theta_0\|_F} = O(n^{-1/2});\ "
                  r"\text{erf: }\Theta(n^{-1});\ \text{ReLU: } n^{e},\ -1 < e \le -\tfrac12")

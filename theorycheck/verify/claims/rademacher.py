@@ -367,6 +367,7 @@ class LinearL1(_LinearClaim):
     """
 
     id = "rademacher.linear-l1"
+    evidence = "published + derived"
     related = (("compares with", "rademacher.linear-l2"),)
     title = "Rademacher complexity of the l1 ball: Monte Carlo vs Massart's B R_inf sqrt(2 ln(2d)/n), slopes in n, d, R"
     statement = (r"\frac{BR_\infty}{\sqrt{2n}}\le\hat{\mathfrak R}_S(\{w:\|w\|_1\le B\})"
@@ -540,6 +541,7 @@ class TwoLayerRelu(Claim):
     """
 
     id = "rademacher.two-layer"
+    evidence = "published + derived"
     title = "Two-layer ReLU nets: sign-correlation lower estimate vs width-free norm bounds, slopes in width, n, R"
     statement = (r"\frac{B_aB_w\sqrt{\sum_i\|x_i\|^2}}{2\sqrt2\,n}\le"
                  r"\hat{\mathfrak R}_S\Big(\Big\{\sum_j a_j\,\mathrm{relu}(w_j^\top x):"
@@ -870,6 +872,7 @@ class MarginGeneralization(Claim):
     """
 
     id = "rademacher.generalization"
+    evidence = "published + derived"
     title = "Margin bound with measured path norm vs test error of trained two-layer nets (informative regime)"
     statement = (r"P(yf(x)\le0)\le\min_k\Big[\hat R_{\gamma_k}\big(f/\varphi(f)\big)"
                  r"+\frac2{\gamma_k}\cdot\frac{2\sqrt{\sum_i\|x_i\|^2}}n"

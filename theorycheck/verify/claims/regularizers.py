@@ -542,6 +542,7 @@ class KernelToRich(Claim):
     """
 
     id = "regularizers.kernel-to-rich"
+    evidence = "published + derived"
     related = (("derived from", "regularizers.diagonal-scale"),)
     title = "Init scale moves diagonal networks from the rich (min-l1) to the kernel (min-l2) regime"
     statement = (r"\lim_{\alpha\to0} w_\alpha(\infty) = \arg\min_{Xw=y}\|w\|_1,\quad "

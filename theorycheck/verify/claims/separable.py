@@ -429,6 +429,7 @@ class GDMulticlass(_ConvergesToMaxMargin):
     """
 
     id = "separable.gd-multiclass"
+    evidence = "published + derived"
     related = (("generalizes", "separable.gd-logistic"),)
     title = "Cross-entropy GD converges to the multiclass max-margin solution"
     statement = (r"\frac{W(t)}{\|W(t)\|_F} \to \frac{\hat W}{\|\hat W\|_F},\quad "
@@ -532,6 +533,7 @@ class SGDFixedLR(_ConvergesToMaxMargin):
     """
 
     id = "separable.sgd-fixed-lr"
+    evidence = "published + derived"
     related = (("generalizes", "separable.gd-logistic"),)
     title = "SGD with a fixed learning rate converges to the l2 max-margin direction"
     statement = (r"\Big\|\frac{w(t)}{\|w(t)\|} - \frac{\hat w}{\|\hat w\|}\Big\| = O\!\Big(\frac{1}{\log t}\Big),\quad "
@@ -629,6 +631,7 @@ class NormalizedGD(Claim):
     """
 
     id = "separable.normalized-gd"
+    evidence = "published + derived"
     related = (("compares with", "separable.gd-logistic"),)
     title = "Normalized GD reaches the max-margin margin and direction at rate log t / sqrt t"
     statement = (r"w_{t+1} = w_t - \frac{\eta}{\sqrt{t+1}}\frac{\nabla L(w_t)}{L(w_t)}:\quad "

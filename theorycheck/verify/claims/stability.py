@@ -146,6 +146,7 @@ class DelayedThreshold(Claim):
     """
 
     id = "stability.delayed-threshold"
+    evidence = "published + derived"
     title = "Delayed GD on a quadratic is stable iff eta*lambda_max < 2 sin(pi / (2(2 tau + 1)))"
     statement = (r"x_{t+1} = x_t - \eta H x_{t-\tau}\ \text{is stable} \iff "
                  r"\eta\lambda_{\max}(H) < a^*(\tau) = 2\sin\frac{\pi}{2(2\tau+1)}")

@@ -139,6 +139,7 @@ class PolyExponentialTails(Claim):
     nu = 1 optimal (published), the per-nu exponents (derived); see the module docstring."""
 
     id = "separable.poly-exponential-tails"
+    evidence = "published + derived"
     related = (("generalizes", "separable.gd-logistic"),)
     title = "Loss tails exp(-u^nu): the margin converges at a rate that depends on nu, nu = 1 is optimal"
     statement = (r"\ell(u) \asymp e^{-u^\nu}:\ 1 - \frac{\min_i y_i w_t^\top x_i}{\|w_t\|\gamma} \sim s^{-\min(1, 2/\nu)},\ "

@@ -112,6 +112,7 @@ class CoordCheck(Claim):
     """
 
     id = "width.coord-check"
+    evidence = "published + derived"
     title = "Coordinate check: Delta h^L per coordinate ~ width^-r for SP, SP-lr/n, NTP, muP (centered output)"
     statement = (r"\mathrm{RMS}(h^L_t - h^L_0) = \Theta(n^{-r}),\quad r_{SP} = -\tfrac12\ (t{=}1),\ "
                  r"r_{SP,\eta/n} = r_{NTP} = \tfrac12,\ r_{\mu P} = 0")
@@ -269,6 +270,7 @@ class LrTransfer(Claim):
     """
 
     id = "width.lr-transfer"
+    evidence = "published + derived"
     title = "Largest stable learning rate: width-independent under muP, ~ 1/width under SP"
     statement = r"\eta^*_{\max}(n) \propto n^{-e_f}:\quad e_f^{SP} = 1,\ e_f^{\mu P} = 0"
     statement_text = ("The divergence threshold of the base learning rate is width-independent under muP and scales "
@@ -443,6 +445,7 @@ class SuperConsistency(Claim):
     """
 
     id = "width.super-consistency"
+    evidence = "published + derived"
     title = "Sharpening along GD is width-independent under muP (super consistency) and vanishes under NTP"
     statement = (r"\frac{\lambda_{\max}(T)}{\lambda_{\max}(0)} - 1 = \Theta(n^0)\ (\mu P),\qquad "
                  r"= O(n^{-1/2})\ (\mathrm{NTP})")
