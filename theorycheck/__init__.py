@@ -19,5 +19,5 @@ from theorycheck.verify.runner import Result, run  # noqa: E402
 from theorycheck.verify.stats import Quantifier, guard_items, seed_check  # noqa: E402
 
 __all__ = ["CheckResult", "Claim", "Curve", "InputError", "Params", "Quantifier", "Recorder", "Result", "Source",
-           "Trajectory", "Verdict", "__version__", "guard_items", "law_check", "load_claims", "log_spaced_steps", "predicted_law",
-           "register", "run", "seed_check"]
+           "Trajectory", "Verdict", "__version__", "guard_items", "law_check", "load_claims", "log_spaced_steps",
+           "predicted_law", "register", "run", "seed_check"]

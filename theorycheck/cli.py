@@ -270,6 +270,7 @@ def show(claim: str = typer.Argument(..., metavar="CLAIM", hidden=True),
     import dataclasses
 
     from theorycheck.report.terminal import print_table
+    from theorycheck.verify.claim import evidence_text
     from theorycheck.verify.registry import load_claims
 
     cls = one_claim(claim, load_claims(claims))
@@ -277,8 +278,6 @@ def show(claim: str = typer.Argument(..., metavar="CLAIM", hidden=True),
     say(f"{cls.id}: {cls.title}")
     say(f"source: {cls.source.cite()}")
     say(f"\nstatement:\n  {cls.statement_text}")
-    from theorycheck.verify.claim import evidence_text
-
     say(f"\nevidence: the checks test {evidence_text(cls)}")
     say(f"\nLaTeX:\n  {cls.statement}")
     derivation = cls().derivation()
